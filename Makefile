@@ -1,0 +1,60 @@
+# One Click warehouse: set-up, build, train, test. `make help` lists targets.
+# Every target installs what it needs into .venv first, so on a fresh machine
+# with Python 3.11 and make, `make demo` and `make test` are all it takes.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# dbt's generated files live under data/ like everything else generated.
+export DBT_TARGET_PATH ?= data/dbt/target
+export DBT_LOG_PATH ?= data/dbt/logs
+export ONE_CLICK_RAW_DIR ?= data/raw
+export ONE_CLICK_DUCKDB ?= data/warehouse/one_click.duckdb
+
+REAL_RAW_DIR ?= ../shared/data/raw
+
+.PHONY: help install demo warehouse train docs test lint format pytest real-data-checks bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the project with pinned versions
+
+demo: $(STAMP)  ## the main job: build the warehouse from $ONE_CLICK_RAW_DIR
+	$(BIN)/python -m ml.pipeline demo
+
+warehouse: $(STAMP)  ## dbt build: raw CSVs -> staging -> marts, with every test
+	$(BIN)/python -m ml.pipeline warehouse
+
+docs: $(STAMP)  ## dbt docs generate (then: .venv/bin/dbt docs serve)
+	mkdir -p $(dir $(ONE_CLICK_DUCKDB))
+	$(BIN)/dbt docs generate
+
+test: lint pytest  ## linters and the whole test suite
+
+lint: $(STAMP)  ## ruff and sqlfluff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/data-tests dbt_project/analyses
+
+format: $(STAMP)  ## apply ruff format and sqlfluff fix
+	$(BIN)/ruff format .
+	$(BIN)/sqlfluff fix dbt_project/models
+
+pytest: $(STAMP)  ## the pytest suite (real-data tests run when ../shared/data/raw exists)
+	$(BIN)/pytest
+
+real-data-checks: $(STAMP)  ## build the warehouse from the real export and run every dbt test on it
+	ONE_CLICK_RAW_DIR=$(REAL_RAW_DIR) ONE_CLICK_DUCKDB=data/warehouse/real_export.duckdb \
+		$(BIN)/python -m ml.pipeline warehouse
+
+clean:  ## remove generated files (keeps .venv and data/raw)
+	rm -rf data/dbt data/warehouse/*.duckdb data/warehouse/*.wal data/reports data/models target logs

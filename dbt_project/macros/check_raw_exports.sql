@@ -1,0 +1,96 @@
+{#-
+    Checks every file of the `shop_export` source before any model is built:
+    the file exists, is not empty, and its header names exactly the columns
+    declared in _shop_export__sources.yml, in order, with the declared
+    separator. Collects every problem, then stops the run with one message
+    per file, so a user fixes the whole export in one go.
+    Runs from `on-run-start` for `dbt run` / `dbt build` only.
+-#}
+{% macro check_raw_exports() %}
+    {%- if not execute or flags.WHICH not in ['run', 'build'] -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set problems = [] -%}
+    {%- for node in graph.sources.values()
+            if node.source_name == 'shop_export' -%}
+        {%- set problem = raw_export_problem(node) -%}
+        {%- if problem -%}
+            {%- do problems.append(problem) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if problems -%}
+        {{ exceptions.raise_compiler_error(
+            'The raw export is not usable:\n  - ' ~ problems | join('\n  - ')
+        ) }}
+    {%- endif -%}
+    {{ return('') }}
+{% endmacro %}
+
+
+{#- One line describing what is wrong with a source file, or '' when it is fine. -#}
+{% macro raw_export_problem(node) %}
+    {%- set raw_dir = node.config.raw_dir -%}
+    {%- set file_name = node.identifier ~ '.csv' -%}
+    {%- set path = raw_dir ~ '/' ~ file_name -%}
+    {%- set delimiter = node.config.delimiter -%}
+    {%- set expected = node.columns.keys() | list -%}
+    {%- set where = file_name ~ ' (' ~ path ~ ')' -%}
+
+    {%- set found = run_query(
+        "select count(*) from glob('" ~ path ~ "')"
+    ).columns[0].values()[0] -%}
+    {%- if found == 0 -%}
+        {{ return(where ~ ': file not found; set ONE_CLICK_RAW_DIR or the '
+                  ~ 'dbt var raw_dir to the directory holding the export') }}
+    {%- endif -%}
+
+    {#- First line only, as plain text: no quoting, no type sniffing. -#}
+    {%- set first_lines = run_query(
+        "select line from read_csv('" ~ path ~ "', "
+        ~ "columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), "
+        ~ "quote = '', escape = '', auto_detect = false, "
+        ~ "strict_mode = false) limit 1"
+    ).columns[0].values() -%}
+    {%- if first_lines | length == 0 -%}
+        {{ return(where ~ ': file is empty; expected a header line "'
+                  ~ expected | join(delimiter) ~ '" and data rows') }}
+    {%- endif -%}
+
+    {%- set header_line = (first_lines[0] or '')
+            | replace('\ufeff', '') | replace('\r', '') -%}
+    {%- set header = [] -%}
+    {%- for name in header_line.split(delimiter) -%}
+        {%- do header.append(name | trim | trim('"')) -%}
+    {%- endfor -%}
+    {%- if header == expected -%}
+        {{ return('') }}
+    {%- endif -%}
+
+    {%- set missing = [] -%}
+    {%- for name in expected if name not in header -%}
+        {%- do missing.append(name) -%}
+    {%- endfor -%}
+    {%- set unexpected = [] -%}
+    {%- for name in header if name not in expected -%}
+        {%- do unexpected.append(name) -%}
+    {%- endfor -%}
+
+    {%- set details = [] -%}
+    {%- if header | length == 1 and expected | length > 1 -%}
+        {%- do details.append('wrong separator? expected "' ~ delimiter
+                              ~ '" between columns') -%}
+    {%- endif -%}
+    {%- if missing -%}
+        {%- do details.append('missing column(s): ' ~ missing | join(', ')) -%}
+    {%- endif -%}
+    {%- if unexpected -%}
+        {%- do details.append('unexpected column(s): '
+                              ~ unexpected | join(', ')) -%}
+    {%- endif -%}
+    {%- if not missing and not unexpected -%}
+        {%- do details.append('columns in the wrong order') -%}
+    {%- endif -%}
+    {{ return(where ~ ': ' ~ details | join('; ') ~ '; header is "'
+              ~ header_line ~ '", expected "'
+              ~ expected | join(delimiter) ~ '"') }}
+{% endmacro %}

@@ -1,0 +1,47 @@
+{#- Fails with every customer of `customers` that has not exactly one row per
+    period of `periods` in the tested model (a missing month, a repeated
+    month), and with every row whose period is not one of `periods`. -#}
+{% test one_row_per_period(model, column_name, period_column, periods, customers) %}
+
+with
+
+customers as (
+    select distinct customer_id from {{ customers }}
+),
+
+rows_per_period as (
+    select
+        {{ column_name }} as customer_id,
+        {%- for period in periods %}
+        count(*) filter (where {{ period_column }} = '{{ period }}')
+            as n_{{ period }},
+        {%- endfor %}
+        count(*) filter (
+            where {{ period_column }} not in ('{{ periods | join("', '") }}')
+                or {{ period_column }} is null
+        ) as n_other_periods
+    from {{ model }}
+    group by 1
+),
+
+final as (
+    select
+        coalesce(customers.customer_id, rows_per_period.customer_id)
+            as customer_id,
+        {%- for period in periods %}
+        coalesce(rows_per_period.n_{{ period }}, 0) as n_{{ period }},
+        {%- endfor %}
+        coalesce(rows_per_period.n_other_periods, 0) as n_other_periods
+    from customers
+    full outer join rows_per_period
+        on customers.customer_id = rows_per_period.customer_id
+)
+
+select * from final
+where
+    n_other_periods > 0
+    {%- for period in periods %}
+    or n_{{ period }} != 1
+    {%- endfor %}
+
+{% endtest %}

@@ -1,0 +1,1 @@
+"""Decline-risk model for the One Click warehouse: training, scoring, explanations."""

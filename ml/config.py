@@ -1,0 +1,72 @@
+"""Every path and environment override of the project, in one place.
+
+Paths are anchored on the project root, never on the current directory, except
+where the user passes a relative path on purpose (then it is relative to where
+they stand, as any command-line tool would treat it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Environment variables a user may set; README documents each.
+ENV_RAW_DIR = "ONE_CLICK_RAW_DIR"
+ENV_DUCKDB = "ONE_CLICK_DUCKDB"
+ENV_REPORTS_DIR = "ONE_CLICK_REPORTS_DIR"
+ENV_MODELS_DIR = "ONE_CLICK_MODELS_DIR"
+
+DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_RAW_DIR = DATA_DIR / "raw"
+DEFAULT_DUCKDB = DATA_DIR / "warehouse" / "one_click.duckdb"
+DEFAULT_REPORTS_DIR = DATA_DIR / "reports"
+DEFAULT_MODELS_DIR = DATA_DIR / "models"
+DBT_TARGET_DIR = DATA_DIR / "dbt" / "target"
+DBT_LOG_DIR = DATA_DIR / "dbt" / "logs"
+
+# The dbt contract of the feature mart: the one place that lists its columns,
+# their types and their role for the model (see ml/features.py).
+MART_CONTRACT_YML = PROJECT_ROOT / "dbt_project" / "models" / "marts" / "_marts__models.yml"
+MART_MODEL = "customer_features"
+MART_RELATION = "marts.customer_features"
+ML_SCHEMA = "ml"
+
+# The four files of the shop's export, by source table name.
+RAW_FILES = ("market_file", "market_money", "market_time", "money")
+
+
+def _path_from_env(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Resolved locations for one run; build it with :func:`resolve_paths`."""
+
+    raw_dir: Path
+    duckdb: Path
+    reports_dir: Path
+    models_dir: Path
+
+
+def resolve_paths(
+    raw_dir: str | Path | None = None,
+    duckdb: str | Path | None = None,
+    reports_dir: str | Path | None = None,
+    models_dir: str | Path | None = None,
+) -> Paths:
+    """Explicit arguments win over environment variables, which win over defaults."""
+    return Paths(
+        raw_dir=Path(raw_dir) if raw_dir else _path_from_env(ENV_RAW_DIR, DEFAULT_RAW_DIR),
+        duckdb=Path(duckdb) if duckdb else _path_from_env(ENV_DUCKDB, DEFAULT_DUCKDB),
+        reports_dir=Path(reports_dir)
+        if reports_dir
+        else _path_from_env(ENV_REPORTS_DIR, DEFAULT_REPORTS_DIR),
+        models_dir=Path(models_dir)
+        if models_dir
+        else _path_from_env(ENV_MODELS_DIR, DEFAULT_MODELS_DIR),
+    )

@@ -1,0 +1,172 @@
+"""Run `dbt build` in-process and turn a failure into a message a user can act on.
+
+dbt prints a count of failing rows per test; people need the rows themselves
+(which ids are orphans, which label is unknown). Tests that store their
+failures (`store_failures`) are read back from the warehouse and quoted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ml.config import DBT_LOG_DIR, DBT_TARGET_DIR, ENV_DUCKDB, ENV_RAW_DIR, PROJECT_ROOT, Paths
+
+log = logging.getLogger(__name__)
+
+MAX_FAILING_ROWS_SHOWN = 10
+
+
+class WarehouseBuildError(RuntimeError):
+    """dbt stopped: the message says which node failed and why, with failing rows."""
+
+
+@dataclass
+class BuildReport:
+    """What one dbt invocation did."""
+
+    success: bool
+    n_passed: int = 0
+    n_warned: int = 0
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for dbt (profiles and sources read them)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _failing_rows(duckdb_path: Path, relation_name: str | None) -> str:
+    """The first failing rows a test stored, as text; '' when none were stored."""
+    if not relation_name or not duckdb_path.exists():
+        return ""
+    # dbt names the relation "database"."schema"."table"; the database is the file.
+    relation = ".".join(relation_name.split(".")[-2:])
+    try:
+        with duckdb.connect(str(duckdb_path), read_only=True) as con:
+            frame = con.execute(f"select * from {relation} limit {MAX_FAILING_ROWS_SHOWN}").df()
+    except duckdb.Error:
+        return ""
+    if frame.empty:
+        return ""
+    return frame.to_string(index=False, max_colwidth=120)
+
+
+_CSV_ERROR = re.compile(
+    r"CSV Error on Line: (?P<line>\d+).*?Original Line:\s*\n(?P<original>[^\n]*)\n"
+    r"(?P<error>[^\n]+).*?file = (?P<file>[^\n]+)",
+    re.DOTALL,
+)
+
+
+def condense_duckdb_csv_error(message: str) -> str:
+    """One line out of DuckDB's CSV error: file, line, column and what was wrong.
+
+    DuckDB appends its reader options and generic advice (including "this
+    type was auto-detected", untrue here: the types are declared), which
+    hides the one fact a user needs.
+    """
+    match = _CSV_ERROR.search(message)
+    if not match:
+        return message
+    return (
+        f"{Path(match['file'].strip()).name} line {match['line']}: {match['error'].strip()} "
+        f"(line reads: {match['original'].strip()!r})"
+    )
+
+
+def _describe(result, duckdb_path: Path) -> str:
+    node = result.node
+    where = getattr(node, "original_file_path", "") or ""
+    message = condense_duckdb_csv_error(str(result.message or result.status))
+    text = f"{node.resource_type} {node.name} ({where}): {message}"
+    if str(node.resource_type) == "test":
+        rows = _failing_rows(duckdb_path, getattr(node, "relation_name", None))
+        if rows:
+            text += "\n" + "\n".join("      " + line for line in rows.splitlines())
+    return text
+
+
+def run_dbt(
+    paths: Paths,
+    command: Sequence[str] = ("build",),
+    extra_args: Sequence[str] = (),
+) -> BuildReport:
+    """Invoke dbt with the run's raw directory and warehouse file; never raises for a failed node.
+
+    Works from the project root whatever the caller's directory, because dbt
+    resolves `dbt_project.yml`, `profiles.yml` and relative paths from there.
+    """
+    from dbt.cli.main import dbtRunner  # heavy import, only when a build runs
+
+    paths.duckdb.parent.mkdir(parents=True, exist_ok=True)
+    env = {
+        ENV_RAW_DIR: str(paths.raw_dir.resolve()),
+        ENV_DUCKDB: str(paths.duckdb.resolve()),
+    }
+    args = [
+        *command,
+        "--project-dir",
+        str(PROJECT_ROOT),
+        "--profiles-dir",
+        str(PROJECT_ROOT),
+        "--target-path",
+        str(DBT_TARGET_DIR),
+        "--log-path",
+        str(DBT_LOG_DIR),
+        *extra_args,
+    ]
+    log.info("dbt %s (raw: %s, warehouse: %s)", " ".join(command), paths.raw_dir, paths.duckdb)
+    cwd = Path.cwd()
+    try:
+        os.chdir(PROJECT_ROOT)
+        with _environment(env):
+            outcome = dbtRunner().invoke(args)
+    finally:
+        os.chdir(cwd)
+
+    report = BuildReport(success=outcome.success)
+    if outcome.exception is not None:
+        report.problems.append(str(outcome.exception).strip())
+        return report
+    for result in getattr(outcome.result, "results", None) or []:
+        status = str(result.status)
+        if status in ("error", "fail", "runtime error"):
+            report.problems.append(_describe(result, paths.duckdb))
+        elif status == "warn":
+            report.n_warned += 1
+            report.warnings.append(_describe(result, paths.duckdb))
+        elif status in ("success", "pass"):
+            report.n_passed += 1
+    if not report.success and not report.problems:
+        report.problems.append("dbt reported a failure; see data/dbt/logs/dbt.log")
+    return report
+
+
+def build_warehouse(paths: Paths, extra_args: Sequence[str] = ()) -> BuildReport:
+    """`dbt build` (seeds, models, data and unit tests); raise with every problem if any fails."""
+    report = run_dbt(paths, ("build",), extra_args)
+    for warning in report.warnings:
+        log.warning("%s", warning)
+    if not report.success:
+        raise WarehouseBuildError("dbt build failed:\n  - " + "\n  - ".join(report.problems))
+    log.info("dbt build passed: %d nodes, %d warnings", report.n_passed, report.n_warned)
+    return report

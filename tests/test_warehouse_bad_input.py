@@ -1,0 +1,143 @@
+"""A broken export stops the build with a message naming the file and the fault,
+and leaves what an earlier build published as it was.
+
+Each case corrupts a copy of the fixture export in one way.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ml.config import Paths
+from ml.dbt_build import WarehouseBuildError, build_warehouse, condense_duckdb_csv_error
+
+from .conftest import FIXTURE_RAW_DIR
+
+pytestmark = pytest.mark.slow
+
+CRLF = "\r\n"
+
+
+def _rewrite(path: Path, edit: Callable[[list[str]], list[str]]) -> None:
+    lines = path.read_bytes().decode("utf-8").split(CRLF)
+    path.write_text(CRLF.join(edit(lines)), encoding="utf-8", newline="")
+
+
+def _replace_in_line(number: int, old: str, new: str) -> Callable[[list[str]], list[str]]:
+    def edit(lines: list[str]) -> list[str]:
+        assert old in lines[number - 1]
+        lines[number - 1] = lines[number - 1].replace(old, new)
+        return lines
+
+    return edit
+
+
+def _missing(raw: Path) -> None:
+    (raw / "money.csv").unlink()
+
+
+def _empty(raw: Path) -> None:
+    (raw / "market_time.csv").write_bytes(b"")
+
+
+def _header_only(raw: Path) -> None:
+    _rewrite(raw / "money.csv", lambda lines: [*lines[:1], ""])
+
+
+def _renamed_column(raw: Path) -> None:
+    _rewrite(raw / "market_money.csv", _replace_in_line(1, "Выручка", "Revenue"))
+
+
+def _wrong_separator(raw: Path) -> None:
+    _rewrite(raw / "money.csv", lambda lines: [line.replace(";", ",", 1) for line in lines])
+
+
+def _non_numeric(raw: Path) -> None:
+    _rewrite(raw / "money.csv", _replace_in_line(3, "4,16", "abc"))
+
+
+def _unknown_label(raw: Path) -> None:
+    _rewrite(raw / "market_file.csv", _replace_in_line(3, "премиум", "VIP"))
+
+
+def _unknown_period(raw: Path) -> None:
+    _rewrite(raw / "market_time.csv", _replace_in_line(2, "текущий_месяц", "этот_месяц"))
+
+
+def _orphan_id(raw: Path) -> None:
+    _rewrite(raw / "money.csv", lambda lines: [*lines[:-1], "999999;1,00", ""])
+
+
+def _negative_count(raw: Path) -> None:
+    _rewrite(raw / "market_file.csv", _replace_in_line(2, ",6,2,1,5", ",6,-2,1,5"))
+
+
+CASES = {
+    "missing file": (_missing, ["money.csv", "file not found"]),
+    "empty file": (_empty, ["market_time.csv", "file is empty"]),
+    "header only": (_header_only, ["money.csv has a header but no data rows"]),
+    "renamed column": (
+        _renamed_column,
+        ["market_money.csv", "missing column(s): Выручка", "unexpected column(s): Revenue"],
+    ),
+    "wrong separator": (_wrong_separator, ["money.csv", 'wrong separator? expected ";"']),
+    "non-numeric value": (
+        _non_numeric,
+        ["money.csv line 3", 'column "Прибыль"', 'Could not convert string "abc"'],
+    ),
+    "unknown label": (_unknown_label, ["service_type", "VIP"]),
+    "unknown period": (_unknown_period, ["period", "этот_месяц"]),
+    "id in one file only": (_orphan_id, ["customer_id 999999 is in money.csv but not in"]),
+    "negative count": (_negative_count, ["unpaid_items_quarter", "-2"]),
+}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse built from the good fixture export, standing for a published one."""
+    workdir = tmp_path_factory.mktemp("published")
+    database = workdir / "warehouse.duckdb"
+    build_warehouse(Paths(FIXTURE_RAW_DIR, database, workdir / "r", workdir / "m"))
+    return database
+
+
+def _mart_snapshot(database: Path) -> list[tuple]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute("select * from marts.customer_features order by customer_id").fetchall()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_broken_export_stops_with_a_message_naming_the_fault(case, published, tmp_path):
+    corrupt, expected_fragments = CASES[case]
+    raw = tmp_path / "raw"
+    shutil.copytree(FIXTURE_RAW_DIR, raw)
+    corrupt(raw)
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(published, database)
+    before = _mart_snapshot(database)
+
+    with pytest.raises(WarehouseBuildError) as raised:
+        build_warehouse(Paths(raw, database, tmp_path / "r", tmp_path / "m"))
+
+    message = str(raised.value)
+    for fragment in expected_fragments:
+        assert fragment in message, f"{fragment!r} not in:\n{message}"
+    assert _mart_snapshot(database) == before
+
+
+def test_duckdb_csv_error_is_condensed_to_file_line_and_column():
+    message = (
+        "Conversion Error: CSV Error on Line: 7\nOriginal Line: \n100006;x,1\n"
+        'Error when converting column "Прибыль". Could not convert string "x,1" to \'DOUBLE\'\n'
+        "\nColumn Прибыль is being converted as type DOUBLE\nThis type was auto-detected\n"
+        "  file = /data/raw/money.csv\n  delimiter = ; (Set By User)\n"
+    )
+    assert condense_duckdb_csv_error(message) == (
+        'money.csv line 7: Error when converting column "Прибыль". Could not convert string '
+        "\"x,1\" to 'DOUBLE' (line reads: '100006;x,1')"
+    )
