@@ -16,12 +16,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Environment variables a user may set; README documents each.
 ENV_RAW_DIR = "ONE_CLICK_RAW_DIR"
 ENV_DUCKDB = "ONE_CLICK_DUCKDB"
+ENV_BUILD_DUCKDB = "ONE_CLICK_BUILD_DUCKDB"
+ENV_KEEP_VERSIONS = "ONE_CLICK_KEEP_VERSIONS"
 ENV_REPORTS_DIR = "ONE_CLICK_REPORTS_DIR"
 ENV_MODELS_DIR = "ONE_CLICK_MODELS_DIR"
 
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_RAW_DIR = DATA_DIR / "raw"
 DEFAULT_DUCKDB = DATA_DIR / "warehouse" / "one_click.duckdb"
+DEFAULT_KEEP_VERSIONS = 3
 DEFAULT_REPORTS_DIR = DATA_DIR / "reports"
 DEFAULT_MODELS_DIR = DATA_DIR / "models"
 DBT_TARGET_DIR = DATA_DIR / "dbt" / "target"
@@ -45,12 +48,44 @@ def _path_from_env(name: str, default: Path) -> Path:
 
 @dataclass(frozen=True)
 class Paths:
-    """Resolved locations for one run; build it with :func:`resolve_paths`."""
+    """Resolved locations for one run; build it with :func:`resolve_paths`.
+
+    `duckdb` is the published warehouse that analysts and reports open
+    read-only; dbt and the ML step write `build_duckdb`, which replaces the
+    published file only when a whole run succeeded (see ml/publish.py).
+    """
 
     raw_dir: Path
     duckdb: Path
     reports_dir: Path
     models_dir: Path
+    build_duckdb: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.build_duckdb is None:
+            object.__setattr__(self, "build_duckdb", default_build_duckdb(self.duckdb))
+
+    @property
+    def versions_dir(self) -> Path:
+        """Earlier published versions, kept for rollback."""
+        return self.duckdb.parent / "versions"
+
+    @property
+    def run_log(self) -> Path:
+        """The run log survives failed runs, so it lives outside any warehouse file."""
+        return self.duckdb.parent / "run_log.duckdb"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.duckdb.parent / f".{self.duckdb.name}.lock"
+
+
+def default_build_duckdb(published: Path) -> Path:
+    """`<dir>/build/<name>`: same directory tree, so publishing is a same-filesystem rename.
+
+    profiles.yml derives the same default with a regex; keep the two in step.
+    """
+    return published.parent / "build" / published.name
 
 
 def resolve_paths(
@@ -58,11 +93,20 @@ def resolve_paths(
     duckdb: str | Path | None = None,
     reports_dir: str | Path | None = None,
     models_dir: str | Path | None = None,
+    build_duckdb: str | Path | None = None,
 ) -> Paths:
     """Explicit arguments win over environment variables, which win over defaults."""
+    published = Path(duckdb) if duckdb else _path_from_env(ENV_DUCKDB, DEFAULT_DUCKDB)
+    if build_duckdb:
+        build = Path(build_duckdb)
+    elif os.environ.get(ENV_BUILD_DUCKDB):
+        build = Path(os.environ[ENV_BUILD_DUCKDB]).expanduser()
+    else:
+        build = default_build_duckdb(published)
     return Paths(
         raw_dir=Path(raw_dir) if raw_dir else _path_from_env(ENV_RAW_DIR, DEFAULT_RAW_DIR),
-        duckdb=Path(duckdb) if duckdb else _path_from_env(ENV_DUCKDB, DEFAULT_DUCKDB),
+        duckdb=published,
+        build_duckdb=build,
         reports_dir=Path(reports_dir)
         if reports_dir
         else _path_from_env(ENV_REPORTS_DIR, DEFAULT_REPORTS_DIR),
@@ -70,3 +114,8 @@ def resolve_paths(
         if models_dir
         else _path_from_env(ENV_MODELS_DIR, DEFAULT_MODELS_DIR),
     )
+
+
+def keep_versions() -> int:
+    """How many published versions to keep ($ONE_CLICK_KEEP_VERSIONS, default 3)."""
+    return int(os.environ.get(ENV_KEEP_VERSIONS, DEFAULT_KEEP_VERSIONS))

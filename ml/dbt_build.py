@@ -17,7 +17,15 @@ from pathlib import Path
 
 import duckdb
 
-from ml.config import DBT_LOG_DIR, DBT_TARGET_DIR, ENV_DUCKDB, ENV_RAW_DIR, PROJECT_ROOT, Paths
+from ml.config import (
+    DBT_LOG_DIR,
+    DBT_TARGET_DIR,
+    ENV_BUILD_DUCKDB,
+    ENV_DUCKDB,
+    ENV_RAW_DIR,
+    PROJECT_ROOT,
+    Paths,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +125,11 @@ def run_dbt(
     """
     from dbt.cli.main import dbtRunner  # heavy import, only when a build runs
 
-    paths.duckdb.parent.mkdir(parents=True, exist_ok=True)
+    paths.build_duckdb.parent.mkdir(parents=True, exist_ok=True)
     env = {
         ENV_RAW_DIR: str(paths.raw_dir.resolve()),
         ENV_DUCKDB: str(paths.duckdb.resolve()),
+        ENV_BUILD_DUCKDB: str(paths.build_duckdb.resolve()),
     }
     args = [
         *command,
@@ -134,7 +143,9 @@ def run_dbt(
         str(DBT_LOG_DIR),
         *extra_args,
     ]
-    log.info("dbt %s (raw: %s, warehouse: %s)", " ".join(command), paths.raw_dir, paths.duckdb)
+    log.info(
+        "dbt %s (raw: %s, build file: %s)", " ".join(command), paths.raw_dir, paths.build_duckdb
+    )
     cwd = Path.cwd()
     try:
         os.chdir(PROJECT_ROOT)
@@ -150,10 +161,10 @@ def run_dbt(
     for result in getattr(outcome.result, "results", None) or []:
         status = str(result.status)
         if status in ("error", "fail", "runtime error"):
-            report.problems.append(_describe(result, paths.duckdb))
+            report.problems.append(_describe(result, paths.build_duckdb))
         elif status == "warn":
             report.n_warned += 1
-            report.warnings.append(_describe(result, paths.duckdb))
+            report.warnings.append(_describe(result, paths.build_duckdb))
         elif status in ("success", "pass"):
             report.n_passed += 1
     if not report.success and not report.problems:

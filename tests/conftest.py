@@ -18,26 +18,29 @@ FIXTURE_RAW_DIR = PROJECT_ROOT / "tests" / "fixtures" / "raw_small"
 REAL_RAW_DIR = PROJECT_ROOT.parent / "shared" / "data" / "raw"
 
 
+def paths_in(workdir: Path, raw_dir: Path) -> Paths:
+    """Every location of a run, inside *workdir* (published file: workdir/warehouse.duckdb)."""
+    return Paths(
+        raw_dir=raw_dir,
+        duckdb=workdir / "warehouse.duckdb",
+        reports_dir=workdir / "reports",
+        models_dir=workdir / "models",
+    )
+
+
 def build_from(raw_dir: Path, workdir: Path, *, keep_raw: bool = False) -> Path:
-    """Copy an export into *workdir*, build the warehouse from it, return the DuckDB file.
+    """Copy an export into *workdir*, build the warehouse from it, return the build file.
 
     The copy is deleted after the build unless *keep_raw*: every test that uses
     the result thereby also checks the warehouse does not need the CSVs.
     """
     raw_copy = workdir / "raw"
     shutil.copytree(raw_dir, raw_copy)
-    database = workdir / "warehouse.duckdb"
-    build_warehouse(
-        Paths(
-            raw_dir=raw_copy,
-            duckdb=database,
-            reports_dir=workdir / "reports",
-            models_dir=workdir / "models",
-        )
-    )
+    paths = paths_in(workdir, raw_copy)
+    build_warehouse(paths)
     if not keep_raw:
         shutil.rmtree(raw_copy)
-    return database
+    return paths.build_duckdb
 
 
 @pytest.fixture(scope="session")

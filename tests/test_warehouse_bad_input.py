@@ -6,6 +6,8 @@ Each case corrupts a copy of the fixture export in one way.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -15,8 +17,9 @@ import pytest
 
 from ml.config import Paths
 from ml.dbt_build import WarehouseBuildError, build_warehouse, condense_duckdb_csv_error
+from ml.publish import publish
 
-from .conftest import FIXTURE_RAW_DIR
+from .conftest import FIXTURE_RAW_DIR, paths_in
 
 pytestmark = pytest.mark.slow
 
@@ -98,17 +101,17 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse built from the good fixture export, standing for a published one."""
+def published(tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """Locations where the good fixture export was built and published."""
     workdir = tmp_path_factory.mktemp("published")
-    database = workdir / "warehouse.duckdb"
-    build_warehouse(Paths(FIXTURE_RAW_DIR, database, workdir / "r", workdir / "m"))
-    return database
+    paths = paths_in(workdir, FIXTURE_RAW_DIR)
+    build_warehouse(paths)
+    publish(paths, run_id="20260101T000000Z-good", keep=3)
+    return paths
 
 
-def _mart_snapshot(database: Path) -> list[tuple]:
-    with duckdb.connect(str(database), read_only=True) as con:
-        return con.execute("select * from marts.customer_features order by customer_id").fetchall()
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -117,17 +120,17 @@ def test_broken_export_stops_with_a_message_naming_the_fault(case, published, tm
     raw = tmp_path / "raw"
     shutil.copytree(FIXTURE_RAW_DIR, raw)
     corrupt(raw)
-    database = tmp_path / "warehouse.duckdb"
-    shutil.copy(published, database)
-    before = _mart_snapshot(database)
+    before = _sha256(published.duckdb)
 
     with pytest.raises(WarehouseBuildError) as raised:
-        build_warehouse(Paths(raw, database, tmp_path / "r", tmp_path / "m"))
+        build_warehouse(dataclasses.replace(published, raw_dir=raw))
 
     message = str(raised.value)
     for fragment in expected_fragments:
         assert fragment in message, f"{fragment!r} not in:\n{message}"
-    assert _mart_snapshot(database) == before
+    assert _sha256(published.duckdb) == before
+    with duckdb.connect(str(published.duckdb), read_only=True) as con:
+        assert con.execute("select count(*) from marts.customer_features").fetchone() == (7,)
 
 
 def test_duckdb_csv_error_is_condensed_to_file_line_and_column():
