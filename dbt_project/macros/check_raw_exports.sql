@@ -4,10 +4,24 @@
     declared in _shop_export__sources.yml, in order, with the declared
     separator. Collects every problem, then stops the run with one message
     per file, so a user fixes the whole export in one go.
-    Runs from `on-run-start` for `dbt run` / `dbt build` only.
+    Runs from `on-run-start` for `dbt run` / `dbt build`, when the selection
+    reads the export.
 -#}
 {% macro check_raw_exports() %}
     {%- if not execute or flags.WHICH not in ['run', 'build'] -%}
+        {{ return('') }}
+    {%- endif -%}
+    {#- Only when the run reads the export (not for `--selector after_ml`). -#}
+    {%- set reads_export = [] -%}
+    {%- for unique_id in selected_resources -%}
+        {%- set node = graph.nodes.get(unique_id) -%}
+        {%- for parent in (node.depends_on.nodes if node else []) -%}
+            {%- if parent.startswith('source.one_click.shop_export.') -%}
+                {%- do reads_export.append(unique_id) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if not reads_export -%}
         {{ return('') }}
     {%- endif -%}
     {%- set problems = [] -%}

@@ -1,0 +1,35 @@
+-- The predictions of the newest run that wrote any (a training run, or a
+-- scoring run of a newer export), with that run's decision threshold.
+
+with
+
+runs as (
+    select * from {{ ref('stg_ml__model_runs') }}
+),
+
+predictions as (
+    select * from {{ ref('stg_ml__predictions') }}
+),
+
+latest_run as (
+    select
+        runs.run_id,
+        runs.decision_threshold
+    from runs
+    where runs.run_id in (select predictions.run_id from predictions)
+    order by runs.run_started_at desc, runs.run_id desc
+    limit 1
+),
+
+final as (
+    select
+        predictions.customer_id,
+        predictions.p_decline,
+        predictions.is_predicted_decline,
+        latest_run.run_id,
+        latest_run.decision_threshold
+    from predictions
+    inner join latest_run on predictions.run_id = latest_run.run_id
+)
+
+select * from final

@@ -1,0 +1,16 @@
+with
+
+source as (
+    select * from {{ source('ml', 'shap_values') }}
+),
+
+renamed as (
+    select
+        run_id,
+        customer_id,
+        feature,
+        shap_value
+    from source
+)
+
+select * from renamed
