@@ -101,6 +101,18 @@ def condense_duckdb_csv_error(message: str) -> str:
     )
 
 
+def _without_jinja_trace(message: str) -> str:
+    """Drop dbt's "Compilation Error in ..." and "> in macro ..." lines around our text."""
+    kept = [
+        line
+        for line in message.strip().splitlines()
+        if line.strip()
+        and not line.lstrip().startswith(">")
+        and not line.startswith("Compilation Error in operation")
+    ]
+    return "\n".join(line.strip() for line in kept)
+
+
 def _describe(result, duckdb_path: Path) -> str:
     node = result.node
     where = getattr(node, "original_file_path", "") or ""
@@ -156,7 +168,7 @@ def run_dbt(
 
     report = BuildReport(success=outcome.success)
     if outcome.exception is not None:
-        report.problems.append(str(outcome.exception).strip())
+        report.problems.extend(_without_jinja_trace(str(outcome.exception)).splitlines())
         return report
     for result in getattr(outcome.result, "results", None) or []:
         status = str(result.status)

@@ -80,6 +80,35 @@ def _negative_count(raw: Path) -> None:
     _rewrite(raw / "market_file.csv", _replace_in_line(2, ",6,2,1,5", ",6,-2,1,5"))
 
 
+def _extra_column(raw: Path) -> None:
+    _rewrite(raw / "money.csv", _replace_in_line(1, "Прибыль", "Прибыль;Скидка"))
+
+
+def _decimal_point(raw: Path) -> None:
+    _rewrite(raw / "money.csv", _replace_in_line(3, "4,16", "4.16"))
+
+
+def _cp1251_file(raw: Path) -> None:
+    path = raw / "market_money.csv"
+    path.write_bytes(path.read_bytes().decode("utf-8").encode("cp1251"))
+
+
+def _cp1251_row(raw: Path) -> None:
+    path = raw / "market_file.csv"
+    lines = path.read_bytes().split(CRLF.encode())
+    lines[4] = lines[4].decode("utf-8").encode("cp1251")
+    path.write_bytes(CRLF.encode().join(lines))
+
+
+def _truncated_last_line(raw: Path) -> None:
+    path = raw / "market_file.csv"
+    path.write_bytes(path.read_bytes()[:-8])
+
+
+def _repeated_profit_id(raw: Path) -> None:
+    _rewrite(raw / "money.csv", lambda lines: [*lines[:-1], "100002;9,99", ""])
+
+
 CASES = {
     "missing file": (_missing, ["money.csv", "file not found"]),
     "empty file": (_empty, ["market_time.csv", "file is empty"]),
@@ -97,6 +126,18 @@ CASES = {
     "unknown period": (_unknown_period, ["period", "этот_месяц"]),
     "id in one file only": (_orphan_id, ["customer_id 999999 is in money.csv but not in"]),
     "negative count": (_negative_count, ["unpaid_items_quarter", "-2"]),
+    "extra column": (_extra_column, ["money.csv", "unexpected column(s): Скидка"]),
+    "decimal point instead of comma": (
+        _decimal_point,
+        ["money.csv line 3", 'Could not convert string "4.16"'],
+    ),
+    "cp1251 file": (_cp1251_file, ["market_money.csv", "not UTF-8 text"]),
+    "cp1251 row": (_cp1251_row, ["market_file.csv line 5", "not utf-8 encoded"]),
+    "truncated last line": (
+        _truncated_last_line,
+        ["market_file.csv line 9", "Expected Number of Columns: 13 Found: 10"],
+    ),
+    "repeated id in money.csv": (_repeated_profit_id, ["unique", "customer_id", "100002"]),
 }
 
 
@@ -144,3 +185,37 @@ def test_duckdb_csv_error_is_condensed_to_file_line_and_column():
         'money.csv line 7: Error when converting column "Прибыль". Could not convert string '
         "\"x,1\" to 'DOUBLE' (line reads: '100006;x,1')"
     )
+
+
+def test_a_byte_order_mark_is_tolerated(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(FIXTURE_RAW_DIR, raw)
+    path = raw / "market_file.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    paths = paths_in(tmp_path, raw)
+    build_warehouse(paths)
+    with duckdb.connect(str(paths.build_duckdb), read_only=True) as con:
+        assert con.execute("select count(*) from marts.customer_features").fetchone() == (7,)
+
+
+def test_a_repeated_customer_id_is_quarantined_not_fatal(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(FIXTURE_RAW_DIR, raw)
+    # a second, different record under id 100002
+    _rewrite(
+        raw / "market_file.csv",
+        lambda lines: [*lines[:-1], lines[2].replace("Прежний уровень", "Снизилась"), ""],
+    )
+    paths = paths_in(tmp_path, raw)
+    report = build_warehouse(paths)
+    assert report.n_warned == 1
+    with duckdb.connect(str(paths.build_duckdb), read_only=True) as con:
+        mart_ids = [
+            r[0] for r in con.execute("select customer_id from marts.customer_features").fetchall()
+        ]
+        audit = con.execute(
+            "select customer_id, action, source_line from marts.customer_audit"
+            " where reason = 'repeated_id' order by source_line"
+        ).fetchall()
+    assert 100002 not in mart_ids and len(mart_ids) == 6
+    assert audit == [(100002, "excluded", 3), (100002, "excluded", 10)]

@@ -33,9 +33,8 @@
         {%- endif -%}
     {%- endfor -%}
     {%- if problems -%}
-        {{ exceptions.raise_compiler_error(
-            'The raw export is not usable:\n  - ' ~ problems | join('\n  - ')
-        ) }}
+        {#- One line per file at fault; ml/dbt_build.py lists them as is. -#}
+        {{ exceptions.raise_compiler_error(problems | join('\n')) }}
     {%- endif -%}
     {{ return('') }}
 {% endmacro %}
@@ -58,14 +57,23 @@
                   ~ 'dbt var raw_dir to the directory holding the export') }}
     {%- endif -%}
 
-    {#- First line only, as plain text: no quoting, no type sniffing. -#}
+    {#- First line only, as plain text: no quoting, no type sniffing. Lines
+        that are not valid UTF-8 are skipped rather than raising, so a file
+        in another encoding gets a message that names it. -#}
     {%- set first_lines = run_query(
         "select line from read_csv('" ~ path ~ "', "
         ~ "columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), "
         ~ "quote = '', escape = '', auto_detect = false, "
-        ~ "strict_mode = false) limit 1"
+        ~ "strict_mode = false, ignore_errors = true) limit 1"
     ).columns[0].values() -%}
     {%- if first_lines | length == 0 -%}
+        {%- set size = run_query(
+            "select size from read_blob('" ~ path ~ "')"
+        ).columns[0].values()[0] -%}
+        {%- if size > 0 -%}
+            {{ return(where ~ ': not UTF-8 text (cp1251 or another encoding?);'
+                      ~ ' export the file as UTF-8') }}
+        {%- endif -%}
         {{ return(where ~ ': file is empty; expected a header line "'
                   ~ expected | join(delimiter) ~ '" and data rows') }}
     {%- endif -%}
