@@ -1,5 +1,6 @@
--- A replaced (implausible) revenue must end up inside the customer's own
--- range of the other months, or the rule made things worse.
+-- A replaced (implausible) revenue must end up inside the range of the
+-- customer's other months, or the rule made things worse.
+{%- set periods = revenue_periods() %}
 
 with
 
@@ -7,26 +8,22 @@ revenues as (
     select * from {{ ref('int_revenues_flagged_for_implausible_values') }}
 ),
 
-history as (
-    select
-        customer_id,
-        min(revenue_raw) filter (where not is_implausible) as own_min,
-        max(revenue_raw) filter (where not is_implausible) as own_max
-    from revenues
-    group by customer_id
+replaced as (
+    {%- for period in periods %}
+        {%- set others = periods | reject('equalto', period) | list %}
+        select
+            customer_id,
+            '{{ period }}' as period,
+            revenue_{{ period }} as revenue,
+            least(
+                revenue_{{ others[0] }}_raw, revenue_{{ others[1] }}_raw
+            ) as own_min,
+            own_max_other_months_{{ period }} as own_max
+        from revenues
+        where is_implausible_{{ period }}
+        {{ "union all" if not loop.last }}
+    {%- endfor %}
 )
 
-select
-    revenues.customer_id,
-    revenues.period,
-    revenues.revenue,
-    history.own_min,
-    history.own_max
-from revenues
-inner join history on revenues.customer_id = history.customer_id
-where
-    revenues.is_implausible
-    and (
-        revenues.revenue < history.own_min
-        or revenues.revenue > history.own_max
-    )
+select * from replaced
+where revenue < own_min or revenue > own_max

@@ -28,7 +28,7 @@ customers as (
 ),
 
 revenues as (
-    select * from {{ ref('int_revenues_pivoted_to_periods') }}
+    select * from {{ ref('int_revenues_flagged_for_implausible_values') }}
 ),
 
 minutes as (

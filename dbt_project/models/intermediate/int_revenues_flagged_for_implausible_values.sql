@@ -1,75 +1,86 @@
--- One row per customer and month with the revenue as exported, whether it is
--- implausible, and the robust value the mart uses.
+-- Robust monthly revenue per customer (wide, one column per month).
 --
 -- Rule: a month's revenue is implausible when it is more than
 -- `revenue_outlier_population_ratio` times the population median of that
 -- month AND more than `revenue_outlier_own_ratio` times the customer's own
--- largest revenue in the other months. Both conditions guard against flagging
--- a big but consistent spender, or a month that is high for everyone.
--- The robust value is the median of the customer's other months.
+-- largest revenue in the other months. Both conditions guard against
+-- flagging a big but consistent spender, or a month that is high for
+-- everyone. The robust value is the median of the customer's other months
+-- (with two other months, their mean). Worked in wide form so "the other
+-- months" are plain columns: no self-join, portable SQL.
+{%- set periods = revenue_periods() %}
+{%- if periods | length != 3 %}
+    {{ exceptions.raise_compiler_error(
+        'the implausible-revenue rule assumes three months (two others)'
+    ) }}
+{%- endif %}
 {%- set population_ratio = var('revenue_outlier_population_ratio', 5) %}
 {%- set own_ratio = var('revenue_outlier_own_ratio', 3) %}
 
 with
 
 revenues as (
-    select * from {{ ref('stg_shop_export__monthly_revenues') }}
+    select * from {{ ref('int_revenues_pivoted_to_periods') }}
 ),
 
 population as (
     select
-        period,
-        median(revenue) as population_median
+        {%- for period in periods %}
+            median(revenue_{{ period }}_raw) as median_{{ period }},
+        {%- endfor %}
+        count(*) as n_customers
     from revenues
-    group by period
 ),
 
-own_history as (
+with_history as (
     select
-        this_month.customer_id,
-        this_month.period,
-        max(other_month.revenue) as own_max_other_months,
-        median(other_month.revenue) as own_median_other_months
-    from revenues as this_month
-    inner join revenues as other_month
-        on
-            this_month.customer_id = other_month.customer_id
-            and this_month.period != other_month.period
-    group by this_month.customer_id, this_month.period
+        revenues.*,
+        {%- for period in periods %}
+            {%- set others = periods | reject('equalto', period) | list %}
+            population.median_{{ period }} as population_median_{{ period }},
+            greatest(
+                revenues.revenue_{{ others[0] }}_raw,
+                revenues.revenue_{{ others[1] }}_raw
+            ) as own_max_other_months_{{ period }},
+            (
+                revenues.revenue_{{ others[0] }}_raw
+                + revenues.revenue_{{ others[1] }}_raw
+            ) / 2 as own_median_other_months_{{ period }},
+        {%- endfor %}
+        population.n_customers as population_n_customers
+    from revenues
+    cross join population
 ),
 
 flagged as (
     select
-        revenues.customer_id,
-        revenues.period,
-        revenues.revenue as revenue_raw,
-        population.population_median,
-        own_history.own_max_other_months,
-        own_history.own_median_other_months,
-        coalesce(
-            revenues.revenue
-            > {{ population_ratio }} * population.population_median
-            and revenues.revenue
-            > {{ own_ratio }} * own_history.own_max_other_months,
-            false
-        ) as is_implausible,
-        revenues.source_file,
-        revenues.source_line
-    from revenues
-    inner join population on revenues.period = population.period
-    left join own_history
-        on
-            revenues.customer_id = own_history.customer_id
-            and revenues.period = own_history.period
+        {%- for period in periods %}
+            coalesce(
+                revenue_{{ period }}_raw
+                > {{ population_ratio }} * population_median_{{ period }}
+                and revenue_{{ period }}_raw
+                > {{ own_ratio }} * own_max_other_months_{{ period }},
+                false
+            ) as is_implausible_{{ period }},
+        {%- endfor %}
+        with_history.*
+    from with_history
 ),
 
 final as (
     select
         *,
-        case
-            when is_implausible then own_median_other_months
-            else revenue_raw
-        end as revenue
+        {%- for period in periods %}
+            case
+                when is_implausible_{{ period }}
+                    then own_median_other_months_{{ period }}
+                else revenue_{{ period }}_raw
+            end as revenue_{{ period }},
+        {%- endfor %}
+        {% for period in periods -%}
+            cast(is_implausible_{{ period }} as integer)
+            {{- " + " if not loop.last }}
+        {%- endfor %} as n_implausible_months
     from flagged
 )
 

@@ -1,12 +1,12 @@
--- Revenue per customer in three columns, one per month, as portable
--- conditional aggregates (no engine-specific PIVOT), with the raw value kept
--- beside the robust one.
+-- Revenue per customer as exported, one column per month, as portable
+-- conditional aggregates (no engine-specific PIVOT), with the line of each
+-- value in market_money.csv for the audit.
 {%- set periods = revenue_periods() %}
 
 with
 
 revenues as (
-    select * from {{ ref('int_revenues_flagged_for_implausible_values') }}
+    select * from {{ ref('stg_shop_export__monthly_revenues') }}
 ),
 
 pivoted as (
@@ -14,12 +14,11 @@ pivoted as (
         customer_id,
         {%- for period in periods %}
             max(case when period = '{{ period }}' then revenue end)
-                as revenue_{{ period }},
-            max(case when period = '{{ period }}' then revenue_raw end)
                 as revenue_{{ period }}_raw,
+            max(case when period = '{{ period }}' then source_line end)
+                as source_line_{{ period }},
         {%- endfor %}
-        count(case when revenue_raw = 0 then 1 end) as n_zero_revenue_months,
-        count(case when is_implausible then 1 end) as n_implausible_months
+        count(case when revenue = 0 then 1 end) as n_zero_revenue_months
     from revenues
     group by customer_id
 )

@@ -29,41 +29,48 @@ repeated_ids as (
 ),
 
 inactive as (
-    select
-        revenues.customer_id,
-        'inactive_zero_revenue' as reason,
-        'excluded' as action,
-        revenues.source_file,
-        revenues.source_line,
-        revenues.period,
-        revenues.revenue_raw as raw_value,
-        cast(null as double) as robust_value,
-        cast(null as bigint) as duplicate_group_id,
-        'zero revenue in ' || revenues.period
-        || ': not a regular customer' as detail
-    from revenues
-    where revenues.revenue_raw = 0
+    {%- for period in revenue_periods() %}
+        select
+            customer_id,
+            'inactive_zero_revenue' as reason,
+            'excluded' as action,
+            'market_money.csv' as source_file,
+            source_line_{{ period }} as source_line,
+            '{{ period }}' as period,
+            revenue_{{ period }}_raw as raw_value,
+            cast(null as double) as robust_value,
+            cast(null as bigint) as duplicate_group_id,
+            'zero revenue in {{ period }}: not a regular customer' as detail
+        from revenues
+        where revenue_{{ period }}_raw = 0
+        {{ "union all" if not loop.last }}
+    {%- endfor %}
 ),
 
 implausible as (
-    select
-        customer_id,
-        'implausible_revenue' as reason,
-        'replaced' as action,
-        source_file,
-        source_line,
-        period,
-        revenue_raw as raw_value,
-        revenue as robust_value,
-        cast(null as bigint) as duplicate_group_id,
-        'revenue ' || revenue_raw || ' in ' || period || ' is over '
-        || {{ var('revenue_outlier_population_ratio', 5) }}
-        || 'x the month''s median (' || population_median || ') and over '
-        || {{ var('revenue_outlier_own_ratio', 3) }}
-        || 'x the customer''s other months (max ' || own_max_other_months
-        || '); replaced by their median' as detail
-    from revenues
-    where is_implausible
+    {%- for period in revenue_periods() %}
+        select
+            customer_id,
+            'implausible_revenue' as reason,
+            'replaced' as action,
+            'market_money.csv' as source_file,
+            source_line_{{ period }} as source_line,
+            '{{ period }}' as period,
+            revenue_{{ period }}_raw as raw_value,
+            revenue_{{ period }} as robust_value,
+            cast(null as bigint) as duplicate_group_id,
+            'revenue ' || revenue_{{ period }}_raw
+            || ' in {{ period }} is over '
+            || {{ var('revenue_outlier_population_ratio', 5) }}
+            || 'x the month''s median (' || population_median_{{ period }}
+            || ') and over ' || {{ var('revenue_outlier_own_ratio', 3) }}
+            || 'x the customer''s other months (max '
+            || own_max_other_months_{{ period }}
+            || '); replaced by their median' as detail
+        from revenues
+        where is_implausible_{{ period }}
+        {{ "union all" if not loop.last }}
+    {%- endfor %}
 ),
 
 possible_duplicates as (
