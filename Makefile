@@ -15,7 +15,7 @@ export ONE_CLICK_DUCKDB ?= data/warehouse/one_click.duckdb
 
 REAL_RAW_DIR ?= ../shared/data/raw
 
-.PHONY: help install demo warehouse train docs test lint format pytest real-data-checks bench clean
+.PHONY: help install demo warehouse train reports docs test lint format pytest real-data-checks bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -28,11 +28,20 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)  ## create .venv and install the project with pinned versions
 
-demo: $(STAMP)  ## the main job: build the warehouse from $ONE_CLICK_RAW_DIR
+demo: $(STAMP)  ## the main job end to end (synthetic sample data when $ONE_CLICK_RAW_DIR is empty)
 	$(BIN)/python -m ml.pipeline demo
 
 warehouse: $(STAMP)  ## dbt build: raw CSVs -> staging -> marts, with every test
 	$(BIN)/python -m ml.pipeline warehouse
+
+train: $(STAMP)  ## python -m ml.train: model, ml.*, segments, publish, reports
+	$(BIN)/python -m ml.train
+
+reports: $(STAMP)  ## python -m reports.build from the published warehouse
+	$(BIN)/python -m reports.build
+
+bench: $(STAMP)  ## pipeline benchmark, 1 k to 1 M customers (bench/results/)
+	$(BIN)/python bench/pipeline_bench.py --with-ml
 
 docs: $(STAMP)  ## dbt docs generate (then: .venv/bin/dbt docs serve)
 	mkdir -p $(dir $(ONE_CLICK_DUCKDB))
@@ -52,9 +61,11 @@ format: $(STAMP)  ## apply ruff format and sqlfluff fix
 pytest: $(STAMP)  ## the pytest suite (real-data tests run when ../shared/data/raw exists)
 	$(BIN)/pytest
 
-real-data-checks: $(STAMP)  ## build the warehouse from the real export and run every dbt test on it
+real-data-checks: $(STAMP)  ## the whole job on the real export: every dbt test, model, publish, reports
 	ONE_CLICK_RAW_DIR=$(REAL_RAW_DIR) ONE_CLICK_DUCKDB=data/warehouse/real_export.duckdb \
-		$(BIN)/python -m ml.pipeline warehouse
+		ONE_CLICK_REPORTS_DIR=data/reports/real_export ONE_CLICK_MODELS_DIR=data/models/real_export \
+		$(BIN)/python -m ml.pipeline demo
 
 clean:  ## remove generated files (keeps .venv and data/raw)
-	rm -rf data/dbt data/warehouse/*.duckdb data/warehouse/*.wal data/reports data/models target logs
+	rm -rf data/dbt data/warehouse/*.duckdb data/warehouse/*.wal data/warehouse/build/*.duckdb \
+		data/warehouse/versions data/reports data/models data/sample target logs

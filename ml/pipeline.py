@@ -11,13 +11,40 @@ Every step takes the single-writer lock and is recorded in the run log.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ml.config import ENV_BUILD_DUCKDB, ENV_DUCKDB, ENV_RAW_DIR, Paths, resolve_paths
-from ml.dbt_build import WarehouseBuildError, build_warehouse
-from ml.publish import PublishError, current_version, list_versions, rollback
-from ml.run_log import LockedError, recorded_run, warehouse_lock
+import duckdb
+
+from ml.config import (
+    DATA_DIR,
+    ENV_BUILD_DUCKDB,
+    ENV_DUCKDB,
+    ENV_RAW_DIR,
+    ML_SCHEMA,
+    ML_TABLES,
+    Paths,
+    keep_versions,
+    resolve_paths,
+)
+from ml.dbt_build import WarehouseBuildError, build_warehouse, run_dbt
+from ml.publish import (
+    PublishError,
+    cleanup_leftovers,
+    current_version,
+    list_versions,
+    publish,
+    rollback,
+)
+from ml.run_log import LockedError, RunRecord, recorded_run, warehouse_lock
+
+if TYPE_CHECKING:
+    from ml.scoring import ScoreSettings
+    from ml.training import TrainSettings
 
 log = logging.getLogger("ml.pipeline")
 
@@ -52,6 +79,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--to", metavar="RUN_ID", help="rollback: the version to publish")
     parser.add_argument(
+        "--customers",
+        type=int,
+        default=5000,
+        help="demo: synthetic customers to generate when the raw directory is empty (default 5000)",
+    )
+    parser.add_argument("--seed", type=int, default=42, help="demo: sample-data seed (default 42)")
+    parser.add_argument(
+        "--lang", choices=("en", "ru"), default="en", help="demo: report language (default en)"
+    )
+    parser.add_argument(
         "--wait",
         type=float,
         default=0.0,
@@ -60,6 +97,138 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", action="store_true", help="log debug messages")
     return parser
+
+
+def carry_over_ml_history(build: Path, published: Path) -> int:
+    """Copy earlier runs' ml.* rows from the published warehouse into a fresh build file.
+
+    dbt rebuilds the build file from nothing, but model cards link runs and
+    analysts compare them: the history must follow each new version. Rows of
+    run ids the build already holds are left alone. Returns rows copied.
+    """
+    from ml.warehouse import create_tables  # the ml table definitions live there
+
+    if not published.exists():
+        return 0
+    copied = 0
+    with duckdb.connect(str(build)) as con:
+        create_tables(con)
+        con.execute(f"attach '{published}' as published (read_only)")
+        try:
+            present = {
+                row[0]
+                for row in con.execute(
+                    "select table_name from information_schema.tables"
+                    " where table_catalog = 'published' and table_schema = ?",
+                    [ML_SCHEMA],
+                ).fetchall()
+            }
+            for table in sorted(present & set(ML_TABLES)):
+                before = con.execute(f"select count(*) from {ML_SCHEMA}.{table}").fetchone()[0]
+                con.execute(
+                    f"insert into {ML_SCHEMA}.{table} by name "
+                    f"select * from published.{ML_SCHEMA}.{table} "
+                    f"where run_id not in (select run_id from {ML_SCHEMA}.{table})"
+                )
+                after = con.execute(f"select count(*) from {ML_SCHEMA}.{table}").fetchone()[0]
+                copied += after - before
+        finally:
+            con.execute("detach published")
+    log.info("carried %d rows of earlier ML runs over from %s", copied, published)
+    return copied
+
+
+def build_after_ml(paths: Paths) -> None:
+    """Build and test the models on the ML output (segments, drivers, offers)."""
+    report = run_dbt(paths, ("build", "--selector", "after_ml"))
+    if not report.success:
+        raise WarehouseBuildError(
+            "dbt build of the ML-dependent models failed:\n  - " + "\n  - ".join(report.problems)
+        )
+
+
+def finish_ml_run(paths: Paths, record: RunRecord, ml_step: Callable[[str], object]) -> None:
+    """Run an ML step on the build file, build what depends on it, then publish.
+
+    The order is the point: analysts see the new warehouse only once the ML
+    tables are written, the segment models built and every test passed.
+    """
+    cleanup_leftovers(paths)
+    if not paths.build_duckdb.exists():
+        raise PublishError(
+            f"{paths.build_duckdb}: no build file; run `dbt build` (or `make warehouse`) first"
+        )
+    carry_over_ml_history(paths.build_duckdb, paths.duckdb)
+    ml_step(record.run_id)
+    build_after_ml(paths)
+    publish(paths, record.run_id, keep_versions())
+    record.published_version = record.run_id
+
+
+def run_ml_step_and_publish(
+    paths: Paths,
+    step: str,
+    run: Callable[[Path, object], object],
+    settings: TrainSettings | ScoreSettings,
+    wait: float = 0.0,
+) -> str:
+    """Lock, record, run *run(build_file, settings)* with this run's id, build, test, publish.
+
+    Serves `ml.train` (step 'train', run_training) and `ml.score` (step
+    'score', run_scoring). Returns the run id.
+    """
+    with warehouse_lock(paths, wait), recorded_run(paths, step) as record:
+        finish_ml_run(
+            paths,
+            record,
+            lambda run_id: run(
+                paths.build_duckdb,
+                dataclasses.replace(settings, run_id=run_id, models_dir=paths.models_dir),
+            ),
+        )
+    return record.run_id
+
+
+def train_and_publish(
+    paths: Paths, settings: TrainSettings | None = None, wait: float = 0.0
+) -> str:
+    """`python -m ml.train`'s job: train on the build file, build segments, publish."""
+    from ml.training import TrainSettings, run_training
+
+    return run_ml_step_and_publish(paths, "train", run_training, settings or TrainSettings(), wait)
+
+
+def render_reports(paths: Paths, lang: str = "en") -> Path:
+    """Render the HTML reports from the published warehouse; return the overview page."""
+    from reports.build import build_reports
+
+    build_reports(paths.duckdb, paths.reports_dir, lang=lang)
+    return paths.reports_dir / "index.html"
+
+
+def demo(paths: Paths, customers: int, seed: int, lang: str, wait: float) -> Path:
+    """The main job end to end; uses synthetic sample data when the raw directory is empty."""
+    from ml.sample_data import write_sample
+
+    if not (paths.raw_dir / "market_file.csv").exists():
+        sample_dir = DATA_DIR / "sample" / "raw"
+        log.warning(
+            "no export in %s: generating SYNTHETIC sample data (%d customers, seed %d) in %s; "
+            "set %s to run on a real export",
+            paths.raw_dir,
+            customers,
+            seed,
+            sample_dir,
+            ENV_RAW_DIR,
+        )
+        write_sample(sample_dir, customers, seed)
+        paths = dataclasses.replace(paths, raw_dir=sample_dir)
+    _warehouse(paths, wait)
+    train_and_publish(paths, wait=wait)
+    overview = render_reports(paths, lang)
+    log.info("published warehouse: %s", paths.duckdb)
+    log.info("report: %s", overview.resolve().as_uri())
+    return overview
 
 
 def _warehouse(paths: Paths, wait: float) -> None:
@@ -93,8 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     paths = resolve_paths(raw_dir=args.raw_dir, duckdb=args.duckdb, build_duckdb=args.build_duckdb)
     try:
-        if args.step in ("warehouse", "demo"):
+        if args.step == "warehouse":
             _warehouse(paths, args.wait)
+        elif args.step == "demo":
+            demo(paths, args.customers, args.seed, args.lang, args.wait)
         elif args.step == "rollback":
             _rollback(paths, args.wait, args.to)
         else:

@@ -1,0 +1,119 @@
+"""Benchmark of `python -m ml.train` on the real export: wall time, peak memory, quality.
+
+Builds the warehouse from the export with dbt into a scratch directory, then
+runs the training command line RUNS times under `/usr/bin/time -v` (fresh
+process each time, as a user would), reads the figures back from
+`ml.model_runs`, and checks that every run produced identical predictions
+(same seed and data). Prints a Markdown table for bench/results/ml_train.md.
+
+    python bench/ml_train.py [--raw-dir ../shared/data/raw] [--runs 2] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from ml.config import PROJECT_ROOT, resolve_paths
+from ml.dbt_build import build_warehouse
+
+log = logging.getLogger("bench.ml_train")
+
+METRICS = (
+    "model_family",
+    "cv_roc_auc_mean",
+    "cv_roc_auc_std",
+    "holdout_roc_auc",
+    "oof_roc_auc",
+    "brier",
+    "threshold",
+    "shap_method",
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--raw-dir",
+        type=Path,
+        default=PROJECT_ROOT.parent / "shared" / "data" / "raw",
+        help="the export's four CSV files (default: ../shared/data/raw)",
+    )
+    parser.add_argument("--runs", type=int, default=2, help="training runs to time (default 2)")
+    parser.add_argument(
+        "--workdir", type=Path, help="scratch directory (default: a new temporary one)"
+    )
+    parser.add_argument(
+        "train_args", nargs="*", help="extra ml.train options, after `--` (e.g. -- --search-size 4)"
+    )
+    return parser
+
+
+def _time_training(warehouse: Path, models: Path, extra: list[str]) -> dict[str, float]:
+    command = [
+        "/usr/bin/time", "-v", sys.executable, "-m", "ml.train",
+        "--duckdb", str(warehouse), "--models-dir", str(models), "--no-progress", *extra,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"ml.train failed:\n{done.stderr[-2000:]}")
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", done.stderr)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    assert wall and rss, "unexpected /usr/bin/time output"
+    hours, minutes, seconds = int(wall[1] or 0), int(wall[2]), float(wall[3])
+    return {"wall_s": hours * 3600 + minutes * 60 + seconds, "peak_rss_mb": int(rss[1]) / 1024}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build, train RUNS times, print the figures; exit 1 if runs disagree."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ml_train_bench_"))
+    paths = resolve_paths(raw_dir=args.raw_dir, duckdb=workdir / "one_click.duckdb")
+    paths.build_duckdb.parent.mkdir(parents=True, exist_ok=True)
+    build_warehouse(paths)
+    timings = []
+    for run in range(args.runs):
+        timing = _time_training(paths.build_duckdb, workdir / "models", args.train_args)
+        log.info("run %d: %.1f s, %.0f MB", run + 1, timing["wall_s"], timing["peak_rss_mb"])
+        timings.append(timing)
+    with duckdb.connect(str(paths.build_duckdb), read_only=True) as con:
+        runs = con.execute(
+            f"select run_id, {', '.join(METRICS)} from ml.model_runs "
+            "where run_kind = 'train' order by started_at"
+        ).fetchall()[-len(timings) :]
+        distinct = con.execute(
+            "select count(distinct s) from (select string_agg(p_decline::varchar, ',' "
+            "order by customer_id) as s from ml.predictions where run_id in "
+            "(select unnest(?)) group by run_id)",
+            [[row[0] for row in runs]],
+        ).fetchone()[0]
+    load = os.getloadavg()
+    print(f"\nMachine: {platform.node()}, {os.cpu_count()} CPUs, Python "
+          f"{platform.python_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
+          f"load average now {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}\n")  # fmt: skip
+    print("| run | wall s | peak RSS MB | " + " | ".join(METRICS) + " |")
+    print("|---" * (3 + len(METRICS)) + "|")
+    for i, (row, timing) in enumerate(zip(runs, timings, strict=True), start=1):
+        values = [f"{v:.4f}" if isinstance(v, float) else str(v) for v in row[1:]]
+        print(
+            f"| {i} | {timing['wall_s']:.1f} | {timing['peak_rss_mb']:.0f} | "
+            + " | ".join(values)
+            + " |"
+        )
+    print(f"\nIdentical predictions across runs: {'yes' if distinct == 1 else 'NO'}")
+    return 0 if distinct == 1 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""What ml.train and ml.score share on the command line: logging, common options, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from ml.config import ENV_BUILD_DUCKDB, ENV_DUCKDB, ENV_MODELS_DIR, MART_RELATION, resolve_paths
+from ml.data import MartError
+from ml.dbt_build import WarehouseBuildError
+from ml.model_store import ModelStoreError
+from ml.publish import PublishError
+from ml.run_log import LockedError
+from ml.warehouse import WarehouseError
+
+logger = logging.getLogger("ml")
+
+# Errors whose message is the whole story for the user: no traceback needed.
+EXPECTED_ERRORS = (
+    MartError,
+    ModelStoreError,
+    WarehouseError,
+    WarehouseBuildError,
+    PublishError,
+    LockedError,
+    ValueError,
+    OSError,
+)
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """Options every ML command takes: where the warehouse and models are, and how chatty to be."""
+    parser.add_argument(
+        "--duckdb",
+        type=Path,
+        metavar="PATH",
+        help=f"Published warehouse that analysts read (default: ${ENV_DUCKDB} or "
+        "data/warehouse/one_click.duckdb). The step works on the private build file that "
+        "`dbt build` wrote, builds the models on its output and then replaces this file "
+        "atomically.",
+    )
+    parser.add_argument(
+        "--build-duckdb",
+        type=Path,
+        metavar="PATH",
+        help=f"Private build file holding the mart (default: ${ENV_BUILD_DUCKDB} or "
+        "build/<name> beside the published file).",
+    )
+    parser.add_argument(
+        "--no-publish",
+        action="store_true",
+        help="Only write the ml.* tables into the build file: no segment models, no publish, "
+        "no reports (for experiments).",
+    )
+    parser.add_argument(
+        "--no-reports",
+        action="store_true",
+        help="Publish without rendering the HTML reports (python -m reports.build does it).",
+    )
+    parser.add_argument(
+        "--lang",
+        choices=("en", "ru"),
+        default="en",
+        help="Language of the HTML reports (default: en).",
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="When another run holds the warehouse lock, wait this long before giving up "
+        "(default: 0, refuse at once).",
+    )
+    parser.add_argument(
+        "--relation",
+        default=MART_RELATION,
+        metavar="SCHEMA.TABLE",
+        help=f"Feature mart to read; its columns must match the dbt contract "
+        f"(default: {MART_RELATION}).",
+    )
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        metavar="DIR",
+        help=f"Directory of the persisted model and its card "
+        f"(default: ${ENV_MODELS_DIR} or data/models).",
+    )
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="Hide the per-stage progress bars (they go to stderr; logging stays on).",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="Logging verbosity (default: INFO; DEBUG also logs every configuration tried).",
+    )
+
+
+def configure_logging(level: str) -> None:
+    """Timestamped log lines on stderr."""
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+def run_command(action: Callable[[], object], progress: bool) -> int:
+    """Run *action*; 0 on success, 1 with a one-line cause on failure.
+
+    Known failures (bad mart, missing model, rolled-back write) are logged as
+    one line; anything else also gets its traceback at DEBUG level.
+    """
+    try:
+        if progress:
+            with logging_redirect_tqdm():
+                action()
+        else:
+            action()
+    except EXPECTED_ERRORS as error:
+        logger.error("%s: %s", type(error).__name__, error)
+        return 1
+    except Exception as error:
+        logger.error(
+            "unexpected %s: %s (rerun with --log-level DEBUG for the traceback)",
+            type(error).__name__,
+            error,
+        )
+        logger.debug("traceback", exc_info=True)
+        return 1
+    return 0
+
+
+def run_step(
+    args: argparse.Namespace,
+    step: str,
+    run: Callable[..., object],
+    settings: Any,
+) -> int:
+    """What `ml.train` and `ml.score` do once their settings are built.
+
+    With --no-publish only *run* on the build file; otherwise the whole
+    publish sequence (ml.pipeline), then the reports unless --no-reports.
+    """
+    from ml.pipeline import render_reports, run_ml_step_and_publish
+
+    paths = resolve_paths(
+        duckdb=args.duckdb, build_duckdb=args.build_duckdb, models_dir=args.models_dir
+    )
+    settings = dataclasses.replace(settings, models_dir=paths.models_dir)
+
+    def action() -> None:
+        if args.no_publish:
+            run(paths.build_duckdb, settings)
+            return
+        run_ml_step_and_publish(paths, step, run, settings, wait=args.wait)
+        if not args.no_reports:
+            render_reports(paths, args.lang)
+
+    return run_command(action, not args.no_progress)

@@ -1,0 +1,41 @@
+"""Command line: ``python -m ml.score`` scores a mart with the persisted model, no retraining.
+
+Appends a ``run_kind = 'score'`` run to ``ml.model_runs`` and its predictions
+to ``ml.predictions`` under a new run id; see :mod:`ml.scoring`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ml.cli_support import add_common_options, configure_logging, run_step
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ml.score argument parser (every option explained in --help)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ml.score",
+        description=(
+            "Score every customer of a customer_features mart (same dbt contract) with the "
+            "model persisted by ml.train, without retraining. Appends one ml.model_runs row "
+            "(run_kind 'score', parent_run_id = the training run) and one ml.predictions row "
+            "per customer under a new run id, in one transaction; earlier runs are kept."
+        ),
+        epilog="Exit status: 0 on success, 1 with a one-line cause on failure, 2 on bad options.",
+    )
+    add_common_options(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, score, write back; return the process exit status."""
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    from ml.scoring import ScoreSettings, run_scoring
+
+    return run_step(args, "score", run_scoring, ScoreSettings(relation=args.relation))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Command line: render the HTML report site from the warehouse.
+
+    python -m reports.build                       # published warehouse -> data/reports/
+    python -m reports.build --lang ru --out /tmp/otchet
+    python -m reports.build --duckdb data/warehouse/real_export.duckdb
+
+The warehouse is opened read-only. The site is rendered into a temporary
+directory beside the output and swapped in only when every page rendered,
+so a failure never leaves a half-written report set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from ml.config import ENV_DUCKDB, ENV_REPORTS_DIR, resolve_paths
+from ml.features import MartColumns, mart_columns
+from reports.data import load_report_data
+from reports.i18n import DEFAULT_LANGUAGE, LANGUAGES, Messages
+from reports.site import render_pages
+
+log = logging.getLogger("reports.build")
+
+
+def write_site(pages: dict[str, str], out_dir: Path) -> list[Path]:
+    """Write *pages* into *out_dir*, replacing what was there, all at once.
+
+    The pages go into a fresh sibling directory first; the old site is moved
+    aside and removed only after the new one is in place.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    try:
+        for name, html in pages.items():
+            (staging / name).write_text(html, encoding="utf-8")
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; a report is meant to be shared
+        old = None
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            old.rmdir()
+            out_dir.rename(old)
+        staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return [out_dir / name for name in pages]
+
+
+def build_reports(
+    duckdb_path: Path,
+    out_dir: Path,
+    lang: str = DEFAULT_LANGUAGE,
+    columns: MartColumns | None = None,
+) -> list[Path]:
+    """Render every page from the warehouse at *duckdb_path* into *out_dir*; return the files.
+
+    This is what `python -m ml.train` calls after a run. *columns* defaults to
+    the project's feature-mart contract.
+    """
+    messages = Messages(lang)
+    data = load_report_data(Path(duckdb_path), columns or mart_columns())
+    pages = render_pages(data, messages)
+    files = write_site(pages, Path(out_dir))
+    log.info("wrote %d pages to %s", len(files), out_dir)
+    return files
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m reports.build",
+        description="Render the HTML reports (overview, exploratory analysis, one page per "
+        "segment, one model card per run) from the warehouse, as static files that open "
+        "from disk and need no network.",
+    )
+    parser.add_argument(
+        "--duckdb",
+        type=Path,
+        help=f"warehouse file to read (read-only); default: ${ENV_DUCKDB} or "
+        "data/warehouse/one_click.duckdb",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help=f"directory to write the site into (replaced as a whole); default: "
+        f"${ENV_REPORTS_DIR} or data/reports/",
+    )
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=DEFAULT_LANGUAGE,
+        help="language of every label and sentence (message catalogue reports/messages/); "
+        "default: %(default)s",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log debug messages")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, build the site, print where it is; exit 1 with the reason on failure."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    paths = resolve_paths(duckdb=args.duckdb, reports_dir=args.out)
+    try:
+        files = build_reports(paths.duckdb, paths.reports_dir, args.lang)
+    except (FileNotFoundError, ValueError) as error:
+        log.error("%s", error)
+        return 1
+    log.info("open %s", files[0])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

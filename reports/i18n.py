@@ -1,0 +1,174 @@
+"""Message catalogues and locale-aware number formatting for the reports.
+
+Every word a page shows comes from `reports/messages/<lang>.json`, so the
+English and Russian sites differ only in the catalogue they load. Numbers are
+formatted here, once, with the language's separators: a manager in the shop
+reads «1 234,5 ₽», an English reader «1,234.5 ₽».
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from markupsafe import Markup
+
+MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
+LANGUAGES = ("en", "ru")
+DEFAULT_LANGUAGE = "en"
+MISSING = "—"
+# U+2212 reads as a minus in both languages; a hyphen looks like a dash in tables.
+MINUS = "\u2212"
+
+
+@dataclass(frozen=True)
+class NumberStyle:
+    """How one language writes numbers."""
+
+    thousands: str
+    decimal: str
+    percent: str  # a format with {value}
+
+
+NUMBER_STYLES = {
+    "en": NumberStyle(thousands=",", decimal=".", percent="{value}%"),
+    # Russian typography: non-breaking space between thousands, comma for
+    # decimals, a (non-breaking) space before the percent sign.
+    "ru": NumberStyle(thousands="\u00a0", decimal=",", percent="{value}\u00a0%"),
+}
+
+# Display hints: which unit a mart column is measured in (see the column
+# descriptions in dbt_project/models/marts/_marts__models.yml). A column not
+# listed here is shown as a plain number, so a new column never breaks a page.
+FEATURE_UNITS: dict[str, str] = {
+    "revenue_pre_previous_month": "rub",
+    "revenue_previous_month": "rub",
+    "revenue_current_month": "rub",
+    "profit": "krub",
+    "tenure_days": "days",
+    "minutes_previous_month": "min",
+    "minutes_current_month": "min",
+    "promo_purchase_share": "share",
+    "allow_messages": "share",  # as a mean over customers: the share allowing messages
+    "p_decline": "share",
+}
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def format_number(value: object, decimals: int = 0, lang: str = DEFAULT_LANGUAGE) -> str:
+    """*value* rounded to *decimals* places with the language's separators; '—' when missing."""
+    if _is_missing(value):
+        return MISSING
+    style = NUMBER_STYLES[lang]
+    number = float(value)  # type: ignore[arg-type]
+    text = f"{abs(number):,.{decimals}f}"
+    if set(text.strip("0,.")) == set():  # rounds to zero: no "-0"
+        number = 0.0
+    text = text.replace(",", "\x00").replace(".", style.decimal).replace("\x00", style.thousands)
+    return (MINUS if number < 0 else "") + text
+
+
+def format_percent(value: object, decimals: int = 1, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A fraction (0.123) as a percentage ('12.3%' / '12,3 %')."""
+    if _is_missing(value):
+        return MISSING
+    number = format_number(float(value) * 100, decimals, lang)  # type: ignore[arg-type]
+    return NUMBER_STYLES[lang].percent.format(value=number)
+
+
+def format_p_value(value: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A p-value as analysts write it: '< 0.001' below one in a thousand, else 3 decimals."""
+    if _is_missing(value):
+        return MISSING
+    if float(value) < 0.001:  # type: ignore[arg-type]
+        return "< " + format_number(0.001, 3, lang)
+    return format_number(value, 3, lang)
+
+
+def placeholders(template: str) -> set[str]:
+    """Names of the {placeholders} of a message (to check catalogues agree)."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+@cache
+def load_catalogue(lang: str) -> Mapping[str, str]:
+    """The messages of *lang* (read once per process)."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGUAGES)}")
+    path = MESSAGES_DIR / f"{lang}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class Messages:
+    """Translate message keys and format numbers for one language.
+
+    Messages are trusted markup from the catalogue; every value substituted
+    into them is escaped (``Markup.format``), so data can never inject HTML.
+    """
+
+    def __init__(self, lang: str = DEFAULT_LANGUAGE, texts: Mapping[str, str] | None = None):
+        self.lang = lang
+        self.texts = texts if texts is not None else load_catalogue(lang)
+
+    def has(self, key: str) -> bool:
+        return key in self.texts
+
+    def __call__(self, key: str, /, **params: object) -> Markup:
+        """The message *key* with *params* escaped into it; a missing key is an error."""
+        try:
+            template = self.texts[key]
+        except KeyError:
+            raise KeyError(f"message {key!r} is missing from the {self.lang} catalogue") from None
+        return Markup(template).format(**params)
+
+    def text(self, key: str, /, **params: object) -> str:
+        """The message as plain text, for SVG <title>, <desc> and labels, which escape it
+        themselves. (Not Markup.striptags: it would fold the non-breaking spaces.)"""
+        return self(key, **params).unescape()
+
+    def label(self, prefix: str, code: object) -> str:
+        """Display name of a code (feature, channel, reason…), the code itself when unknown."""
+        key = f"{prefix}.{code}"
+        return self.text(key) if key in self.texts else str(code)
+
+    # Number formats, bound to the language -------------------------------------------------
+
+    def number(self, value: object, decimals: int = 0) -> str:
+        return format_number(value, decimals, self.lang)
+
+    def percent(self, value: object, decimals: int = 1) -> str:
+        return format_percent(value, decimals, self.lang)
+
+    def p_value(self, value: object) -> str:
+        return format_p_value(value, self.lang)
+
+    def unit(self, value: object, unit: str, decimals: int = 1) -> str:
+        """*value* with its unit: rub, krub (thousand roubles), days, min, share or plain."""
+        if _is_missing(value):
+            return MISSING
+        if unit == "share":
+            return self.percent(value, decimals)
+        number = self.number(value, decimals)
+        key = f"unit.{unit}"
+        return self.text(key, value=number) if key in self.texts else number
+
+    def feature_value(self, value: object, feature: str, decimals: int = 1) -> str:
+        """A value of mart column *feature* in that column's unit."""
+        return self.unit(value, FEATURE_UNITS.get(feature, "plain"), decimals)
+
+    def feature(self, name: str) -> str:
+        """Display name of a mart column."""
+        return self.label("feature", name)

@@ -1,0 +1,63 @@
+"""Quality on the shop's real export, read back from ml.model_runs as the report will read it.
+
+Published solutions reach ROC-AUC 0.90-0.914 in CV that ignores the duplicate
+records; kept together, the same models drop to ~0.90-0.911. The model must
+beat them on the honest (group-aware) protocol.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ml.training import TrainSettings, run_training
+
+from .ml_fixtures import real_mart_duckdb
+
+pytestmark = [pytest.mark.real_data, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def trained_real(real_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("ml_real")
+    warehouse = real_mart_duckdb(real_warehouse, workdir)
+    run_training(warehouse, TrainSettings(models_dir=workdir / "models"))
+    return warehouse
+
+
+def _latest_run(warehouse: Path) -> dict:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        cursor = con.execute(
+            "select * from ml.model_runs where run_kind = 'train' order by started_at desc limit 1"
+        )
+        names = [d[0] for d in cursor.description]
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+def test_repeated_group_aware_cv_roc_auc_is_at_least_0_91(trained_real: Path) -> None:
+    assert _latest_run(trained_real)["cv_roc_auc_mean"] >= 0.91
+
+
+def test_holdout_roc_auc_is_at_least_0_92(trained_real: Path) -> None:
+    assert _latest_run(trained_real)["holdout_roc_auc"] >= 0.92
+
+
+def test_pooled_out_of_fold_roc_auc_is_at_least_0_905(trained_real: Path) -> None:
+    assert _latest_run(trained_real)["oof_roc_auc"] >= 0.905
+
+
+def test_every_active_customer_is_scored_and_explained(trained_real: Path) -> None:
+    with duckdb.connect(str(trained_real), read_only=True) as con:
+        counts = con.execute(
+            "select (select count(*) from marts.customer_features),"
+            " (select count(*) from ml.predictions),"
+            " (select count(distinct customer_id) from ml.shap_values)"
+        ).fetchone()
+    assert counts[0] == counts[1] == counts[2] == 1297
+
+
+def test_the_holdout_keeps_the_published_split_size(trained_real: Path) -> None:
+    run = _latest_run(trained_real)
+    assert abs(run["holdout_size"] - 325) <= 2  # 25 % of 1297, twins kept together

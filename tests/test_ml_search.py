@@ -1,0 +1,85 @@
+"""Search, ensemble and out-of-fold predictions: no row is ever scored by a model it trained."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from ml.data import to_model_data
+from ml.features import mart_columns
+from ml.search import (
+    CandidateResult,
+    cross_validated_predictions,
+    fold_roc_auc,
+    select_best,
+    soft_vote_result,
+)
+from ml.splitting import fold_list
+from ml.training import _out_of_fold
+
+from .ml_fixtures import synthetic_mart
+
+
+class RememberingClassifier(ClassifierMixin, BaseEstimator):
+    """Predicts 1.0 for any row it was trained on and 0.0 otherwise: a leak detector."""
+
+    def fit(self, x: pd.DataFrame, y: np.ndarray) -> RememberingClassifier:
+        self.classes_ = np.array([0, 1])
+        self.seen_ = {tuple(row) for row in x.itertuples(index=False)}
+        return self
+
+    def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
+        seen = np.array([tuple(row) in self.seen_ for row in x.itertuples(index=False)], float)
+        return np.c_[1 - seen, seen]
+
+
+def test_out_of_fold_probabilities_never_come_from_a_model_that_saw_the_row() -> None:
+    # Twins have identical features: a split that separated them would also show up here.
+    data = to_model_data(synthetic_mart(n=60, twins=6), mart_columns(), with_target=True)
+    with Parallel(n_jobs=1) as parallel:
+        p, fold = _out_of_fold(RememberingClassifier(), data, n_folds=5, seed=0, parallel=parallel)
+    assert np.all(p == 0.0)
+    assert sorted(set(fold)) == [0, 1, 2, 3, 4]
+
+
+def test_in_sample_the_leak_detector_does_fire() -> None:
+    data = to_model_data(synthetic_mart(n=30, twins=0), mart_columns(), with_target=True)
+    model = RememberingClassifier().fit(data.x, data.y)
+    assert np.all(model.predict_proba(data.x)[:, 1] == 1.0)
+
+
+def test_cross_validated_predictions_cover_exactly_the_validation_rows() -> None:
+    data = to_model_data(synthetic_mart(n=60, twins=0), mart_columns(), with_target=True)
+    folds = fold_list(data.y, data.groups, n_splits=3, n_repeats=2, seed=0)
+    with Parallel(n_jobs=2, backend="threading") as parallel:
+        predictions, fit_times = cross_validated_predictions(
+            RememberingClassifier(), data.x, data.y, folds, parallel
+        )
+    assert [len(p) for p in predictions] == [len(v) for _, v in folds]
+    assert fit_times.shape == (6,)
+
+
+def _result(family: str, scores: list[float], predictions: list[np.ndarray]) -> CandidateResult:
+    return CandidateResult(family, {}, np.array(scores), predictions, fit_seconds=0.1)
+
+
+def test_soft_vote_averages_the_members_fold_predictions() -> None:
+    y = np.array([0, 1, 0, 1])
+    folds = [(np.array([0, 1]), np.array([2, 3])), (np.array([2, 3]), np.array([0, 1]))]
+    a = _result("knn", [0.9, 0.9], [np.array([0.2, 0.6]), np.array([0.1, 0.3])])
+    b = _result("svc", [0.8, 0.8], [np.array([0.4, 0.8]), np.array([0.5, 0.9])])
+    dummy = _result("dummy", [0.5, 0.5], [np.array([0.5, 0.5]), np.array([0.5, 0.5])])
+    vote = soft_vote_result([a, b, dummy], y, folds, top_k=3)
+    assert vote is not None
+    assert list(vote.params["members"]) == ["knn", "svc"]  # the dummy never joins
+    np.testing.assert_allclose(vote.fold_predictions[0], [0.3, 0.7])
+    np.testing.assert_allclose(vote.fold_scores, fold_roc_auc(y, folds, vote.fold_predictions))
+
+
+def test_selection_takes_the_highest_cv_mean_then_the_lower_spread() -> None:
+    low = _result("tree", [0.625, 0.625], [])
+    high_wide = _result("knn", [0.875, 0.625], [])  # exact binary fractions: a true tie
+    high_narrow = _result("svc", [0.75, 0.75], [])
+    assert select_best([low, high_wide, high_narrow]).family == "svc"

@@ -1,0 +1,223 @@
+"""`run_training` end to end on a small synthetic mart, and the ml.train command line."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from ml import training
+from ml.data import MartError
+from ml.model_store import ModelFiles
+from ml.train import build_parser, main
+from ml.training import TrainSettings, run_training
+from ml.warehouse import TABLES, WarehouseError
+
+from .ml_fixtures import synthetic_mart, write_mart
+
+pytestmark = pytest.mark.slow
+
+N_CUSTOMERS = 124  # 120 plus 4 duplicate records
+
+
+def _settings(tmp_path: Path, **overrides: object) -> TrainSettings:
+    quick = {
+        "families": ("dummy", "logreg", "tree", "knn"),
+        "search_size": 2,
+        "cv_folds": 3,
+        "cv_repeats": 2,
+        "oof_folds": 3,
+        "n_jobs": 1,
+        "permutation_repeats": 2,
+        "models_dir": tmp_path / "models",
+    }
+    return TrainSettings(**{**quick, **overrides})
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return write_mart(tmp_path / "w.duckdb", synthetic_mart(n=120, twins=4))
+
+
+def _table(path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_training_writes_every_ml_table_for_every_customer(warehouse: Path, tmp_path: Path) -> None:
+    result = run_training(warehouse, _settings(tmp_path))
+    run = result.run_id
+    assert _table(
+        warehouse, "select count(*), count(distinct customer_id) from ml.predictions"
+    ) == [(N_CUSTOMERS, N_CUSTOMERS)]
+    assert _table(warehouse, "select count(*) from ml.shap_values") == [(N_CUSTOMERS * 16,)]
+    assert _table(warehouse, "select count(*) from ml.feature_importance") == [(16,)]
+    families = _table(warehouse, "select family from ml.model_candidates order by cv_rank")
+    assert {f for (f,) in families} == {"dummy", "logreg", "tree", "knn", "soft_vote"}
+    runs = _table(
+        warehouse,
+        "select run_id, run_kind, cv_roc_auc_mean, holdout_roc_auc, oof_roc_auc, brier, "
+        "threshold from ml.model_runs",
+    )
+    assert len(runs) == 1 and runs[0][:2] == (run, "train")
+    assert all(value is not None for value in runs[0])
+    curves = _table(warehouse, "select distinct dataset, curve from ml.evaluation_curves")
+    assert {("oof", "roc"), ("holdout", "calibration")} <= set(curves)
+    assert ModelFiles.in_dir(tmp_path / "models").model.exists()
+    assert result.card["run_id"] == run
+
+
+def test_the_selected_model_is_the_best_by_cross_validation(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    run_training(warehouse, _settings(tmp_path))
+    rows = _table(
+        warehouse,
+        "select family, is_selected, cv_roc_auc_mean from ml.model_candidates "
+        "order by cv_roc_auc_mean desc",
+    )
+    assert rows[0][1] is True
+    assert sum(selected for _, selected, _ in rows) == 1
+    assert _table(warehouse, "select model_family from ml.model_runs") == [(rows[0][0],)]
+
+
+def test_predictions_are_out_of_fold_and_the_holdout_is_a_quarter(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    run_training(warehouse, _settings(tmp_path))
+    ((holdout, sources, folds),) = _table(
+        warehouse,
+        "select sum(is_holdout::int), string_agg(distinct p_source), count(distinct fold) "
+        "from ml.predictions",
+    )
+    assert abs(holdout - 0.25 * N_CUSTOMERS) <= 4
+    assert sources == "oof"
+    assert folds == 3
+
+
+def test_duplicate_records_share_their_side_and_fold(warehouse: Path, tmp_path: Path) -> None:
+    run_training(warehouse, _settings(tmp_path))
+    rows = _table(
+        warehouse,
+        "select count(distinct p.is_holdout), count(distinct p.fold) from ml.predictions p "
+        "join marts.customer_features m using (customer_id) group by m.duplicate_group_id",
+    )
+    assert all(row == (1, 1) for row in rows)
+
+
+def test_same_seed_and_data_give_identical_predictions(warehouse: Path, tmp_path: Path) -> None:
+    first = run_training(warehouse, _settings(tmp_path, write_back=False, save_model=False))
+    second = run_training(warehouse, _settings(tmp_path, write_back=False, save_model=False))
+    for table in ("predictions", "shap_values"):
+        a = first.tables[table].drop(columns="run_id")
+        b = second.tables[table].drop(columns="run_id")
+        assert a.equals(b), table
+
+
+def test_shap_values_add_up_to_the_final_model_probability(warehouse: Path, tmp_path: Path) -> None:
+    result = run_training(warehouse, _settings(tmp_path, families=("tree",), ensemble_top_k=0))
+    shap = result.tables["shap_values"].groupby("customer_id")["shap_value"].sum()
+    predictions = result.tables["predictions"].set_index("customer_id")
+    base = result.tables["model_runs"]["shap_base_value"].iloc[0]
+    np.testing.assert_allclose(
+        base + shap.loc[predictions.index], predictions["p_final_model"], atol=1e-9
+    )
+
+
+def test_a_failed_write_back_keeps_the_previous_run_and_model(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_training(warehouse, _settings(tmp_path))
+    before = {t: _table(warehouse, f"select * from ml.{t} order by all") for t in TABLES}
+    card = ModelFiles.in_dir(tmp_path / "models").card_json.read_bytes()
+
+    def failing_write(con: duckdb.DuckDBPyConnection, frames: dict) -> None:
+        raise WarehouseError("disk full (simulated)")
+
+    monkeypatch.setattr(training, "write_run", failing_write)
+    with pytest.raises(WarehouseError, match="simulated"):
+        run_training(warehouse, _settings(tmp_path, seed=7))
+    assert {t: _table(warehouse, f"select * from ml.{t} order by all") for t in TABLES} == before
+    assert ModelFiles.in_dir(tmp_path / "models").card_json.read_bytes() == card
+    assert sorted(p.name for p in (tmp_path / "models").iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_tiny_time_budget_truncates_the_search_and_records_it(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path, time_budget_s=1e-6, write_back=False, save_model=False)
+    result = run_training(warehouse, settings)
+    assert bool(result.tables["model_runs"]["search_truncated"].iloc[0])
+    searched = result.tables["model_candidates"].set_index("family")["n_configs"]
+    assert searched.drop("soft_vote").eq(1).all()
+
+
+def test_a_single_class_mart_is_refused(tmp_path: Path) -> None:
+    frame = synthetic_mart(n=40, twins=0)
+    frame["activity_declined"] = True
+    path = write_mart(tmp_path / "w.duckdb", frame)
+    with pytest.raises(MartError, match="only one class"):
+        run_training(path, _settings(tmp_path))
+
+
+def test_cli_help_explains_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for action in build_parser()._actions:
+        assert action.help, action.dest
+    for option in (
+        "--seed",
+        "--duckdb",
+        "--threshold-rule",
+        "--time-budget",
+        "--models-dir",
+        "--no-progress",
+        "--search-size",
+    ):
+        assert option in text
+
+
+def test_cli_rejects_a_bad_threshold_rule() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--threshold-rule", "cost:-2"])
+    assert exit_info.value.code == 2
+
+
+def test_cli_fails_with_a_one_line_cause(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR):
+        code = main(
+            ["--build-duckdb", str(tmp_path / "missing.duckdb"), "--no-publish", "--no-progress"]
+        )
+    assert code == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "\n" not in errors[0]
+    assert "does not exist" in errors[0]
+
+
+def test_cli_trains_and_exits_zero(warehouse: Path, tmp_path: Path) -> None:
+    code = main(
+        [
+            "--build-duckdb",
+            str(warehouse),
+            "--no-publish",
+            "--models-dir",
+            str(tmp_path / "m"),
+            "--families",
+            "dummy,logreg",
+            "--search-size",
+            "1",
+            "--cv-folds",
+            "3",
+            "--cv-repeats",
+            "1",
+            "--threshold-rule",
+            "cost:2",
+        ]
+    )
+    assert code == 0
+    assert _table(warehouse, "select threshold_rule from ml.model_runs") == [("cost:2",)]

@@ -1,0 +1,181 @@
+"""Segments, reasons and offers built by dbt on hand-made ML output for the fixture export.
+
+The fixture mart has 7 active customers; their profits are 0.98, 4.16, 4.87,
+4.65, 5.26, 3.05, 2.50 (median 4.16, so high profit = 100004, 100005,
+100006). The ML output below gives each a probability (threshold 0.5) and
+SHAP values that are zero except:
+  100005 (no consent): unpaid_items_quarter +0.5 (4 items, median 2: high),
+                       tenure_days +0.4 (136 days, median 703: low),
+                       pages_per_visit +0.1 (17 pages, median 6: high);
+  100001 (consent):    service_errors +0.3 (1, median 3: low),
+                       promo_purchase_share +0.2 (0.0, median 0.27: low),
+                       marketing_activity_6m +0.1 (3.4, median 4.8: low).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ml.dbt_build import run_dbt
+from ml.features import mart_columns
+from ml.warehouse import TABLES, write_run
+
+from .conftest import FIXTURE_RAW_DIR, paths_in
+
+pytestmark = pytest.mark.slow
+
+P_DECLINE = {
+    100001: 0.9,
+    100002: 0.2,
+    100004: 0.3,
+    100005: 0.8,
+    100006: 0.7,
+    100007: 0.6,
+    100008: 0.1,
+}
+SHAP = {
+    (100005, "unpaid_items_quarter"): 0.5,
+    (100005, "tenure_days"): 0.4,
+    (100005, "pages_per_visit"): 0.1,
+    (100001, "service_errors"): 0.3,
+    (100001, "promo_purchase_share"): 0.2,
+    (100001, "marketing_activity_6m"): 0.1,
+}
+
+
+def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
+    columns = [name for name, _ in TABLES[table]]
+    return pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns)
+
+
+@pytest.fixture(scope="module")
+def segmented(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("segments")
+    raw = workdir / "raw"
+    shutil.copytree(FIXTURE_RAW_DIR, raw)
+    paths = paths_in(workdir, raw)
+    assert run_dbt(paths, ("build",)).success
+    run_id = "20261123T000000Z-test"
+    frames = {
+        "model_runs": _frame(
+            "model_runs",
+            [
+                {
+                    "run_id": run_id,
+                    "run_kind": "train",
+                    "started_at": pd.Timestamp("2026-11-23"),
+                    "threshold": 0.5,
+                }
+            ],
+        ),
+        "predictions": _frame(
+            "predictions",
+            [
+                {"run_id": run_id, "customer_id": c, "p_decline": p, "predicted_decline": p >= 0.5}
+                for c, p in P_DECLINE.items()
+            ],
+        ),
+        "shap_values": _frame(
+            "shap_values",
+            [
+                {
+                    "run_id": run_id,
+                    "customer_id": c,
+                    "feature": f,
+                    "shap_value": SHAP.get((c, f), 0.0),
+                }
+                for c in P_DECLINE
+                for f in mart_columns().features
+            ],
+        ),
+    }
+    with duckdb.connect(str(paths.build_duckdb)) as con:
+        write_run(con, frames)
+    report = run_dbt(paths, ("build", "--selector", "after_ml"))
+    assert report.success, report.problems
+    return paths.build_duckdb
+
+
+def test_every_active_customer_gets_one_segment_from_the_bands(segmented, query):
+    rows = query(
+        segmented,
+        "select customer_id, risk_band, profit_band, segment, is_key_segment"
+        " from segments.customer_segments order by customer_id",
+    )
+    assert rows == [
+        (100001, "high_risk", "low_profit", "high_risk_low_profit", False),
+        (100002, "low_risk", "low_profit", "low_risk_low_profit", False),
+        (100004, "low_risk", "high_profit", "low_risk_high_profit", False),
+        (100005, "high_risk", "high_profit", "high_risk_high_profit", True),
+        (100006, "high_risk", "high_profit", "high_risk_high_profit", True),
+        (100007, "high_risk", "low_profit", "high_risk_low_profit", False),
+        (100008, "low_risk", "low_profit", "low_risk_low_profit", False),
+    ]
+
+
+def test_thresholds_default_to_the_run_threshold_and_median_profit(segmented, query):
+    assert query(
+        segmented,
+        "select distinct risk_threshold, profit_threshold from segments.customer_segments",
+    ) == [(0.5, 4.16)]
+
+
+def test_profit_at_risk_is_probability_times_profit(segmented, query):
+    assert query(
+        segmented,
+        "select round(profit_at_risk, 6) from segments.customer_segments"
+        " where customer_id = 100005",
+    ) == [(round(0.8 * 4.65, 6),)]
+
+
+def test_top_reasons_are_the_strongest_positive_shap_values_in_words(segmented, query):
+    assert query(
+        segmented,
+        "select reason_1, reason_2, reason_3 from segments.customer_segments"
+        " where customer_id = 100005",
+    ) == [
+        (
+            "many unpaid items left in the cart",
+            "recently registered",
+            "views many pages per visit",
+        )
+    ]
+
+
+def test_segment_summary_counts_and_profit(segmented, query):
+    rows = query(
+        segmented,
+        "select segment, n_customers, round(total_profit, 2), round(mean_p_decline, 3)"
+        " from segments.segment_summary order by segment",
+    )
+    assert rows == [
+        ("high_risk_high_profit", 2, 9.91, 0.75),
+        ("high_risk_low_profit", 2, 4.03, 0.75),
+        ("low_risk_high_profit", 1, 4.87, 0.3),
+        ("low_risk_low_profit", 2, 6.66, 0.15),
+    ]
+
+
+def test_offers_follow_actionable_drivers_and_consent(segmented, query):
+    rows = query(
+        segmented,
+        "select customer_id, offer_rank, driver, driver_level, offer_code, channel"
+        " from segments.customer_recommendations order by customer_id, offer_rank",
+    )
+    # 100005 does not allow messages: the cart reminder comes on the site.
+    # Its tenure driver is not actionable; many pages has no catalogue offer.
+    # 100001's low service errors and low promo share have no offer either.
+    assert rows == [
+        (100001, 1, "marketing_activity_6m", "low", "favourite_category_digest_email", "email"),
+        (100005, 1, "unpaid_items_quarter", "high", "cart_reminder_site", "site"),
+    ]
+
+
+def test_key_segment_profile_needs_two_customers_per_group(segmented, query):
+    # The comparison group (low risk, high profit) has one customer only.
+    assert query(segmented, "select count(*) from segments.key_segment_profile") == [(0,)]
