@@ -36,6 +36,7 @@ from ml.publish import (
     PublishError,
     cleanup_leftovers,
     current_version,
+    fault_point,
     list_versions,
     publish,
     rollback,
@@ -160,6 +161,7 @@ def finish_ml_run(paths: Paths, record: RunRecord, ml_step: Callable[[str], obje
         )
     carry_over_ml_history(paths.build_duckdb, paths.duckdb)
     ml_step(record.run_id)
+    fault_point("ml:written")
     build_after_ml(paths)
     publish(paths, record.run_id, keep_versions())
     record.published_version = record.run_id

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,21 @@ from ml.config import Paths
 log = logging.getLogger(__name__)
 
 _VERSION_NAME = re.compile(r"^(?P<stem>.+)\.(?P<run_id>\d{8}T\d{6}Z[-\w]*)\.duckdb$")
+
+
+FAULT_POINT_ENV = "ONE_CLICK_FAULT_POINT"
+
+
+def fault_point(name: str) -> None:
+    """Stop here for good when $ONE_CLICK_FAULT_POINT names this point.
+
+    The kill tests use it to SIGKILL a run at an exact step (mid-publish, after
+    the ML write-back) instead of guessing with timers. Unset, it costs nothing.
+    """
+    if os.environ.get(FAULT_POINT_ENV) == name:
+        log.warning("fault point %s reached: waiting to be killed", name)
+        while True:
+            time.sleep(1)
 
 
 class PublishError(RuntimeError):
@@ -69,6 +85,7 @@ def _swap_in(source: Path, published: Path) -> None:
     staging = published.with_name(f".{published.name}.incoming")
     staging.unlink(missing_ok=True)
     os.link(source, staging)
+    fault_point("publish:linked")
     os.replace(staging, published)
     _fsync_dir(published.parent)
 
@@ -93,6 +110,7 @@ def publish(paths: Paths, run_id: str, keep: int) -> Path:
     paths.versions_dir.mkdir(parents=True, exist_ok=True)
     version = paths.versions_dir / f"{paths.duckdb.stem}.{run_id}.duckdb"
     os.replace(build, version)
+    fault_point("publish:versioned")
     _swap_in(version, paths.duckdb)
     log.info("published %s (version %s)", paths.duckdb, run_id)
     prune_versions(paths, keep)

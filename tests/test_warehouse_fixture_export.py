@@ -176,3 +176,15 @@ def test_landed_tables_are_tables_not_views_over_the_csvs(fixture_warehouse, que
         "stg_shop_export__profits": "BASE TABLE",
     }
     assert query(fixture_warehouse, "select count(*) from marts.customer_features") == [(7,)]
+
+
+def test_rebuilding_the_same_export_gives_identical_tables(fixture_warehouse, tmp_path, query):
+    from .conftest import FIXTURE_RAW_DIR, build_from
+
+    again = build_from(FIXTURE_RAW_DIR, tmp_path)
+    for sql in (
+        "select * from marts.customer_features order by customer_id",
+        "select * exclude (audited_at) from marts.customer_audit order by all",
+        "select * exclude (loaded_at) from staging.stg_shop_export__customers order by all",
+    ):
+        assert query(again, sql) == query(fixture_warehouse, sql), sql
