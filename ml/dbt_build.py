@@ -142,6 +142,8 @@ def run_dbt(
         ENV_RAW_DIR: str(paths.raw_dir.resolve()),
         ENV_DUCKDB: str(paths.duckdb.resolve()),
         ENV_BUILD_DUCKDB: str(paths.build_duckdb.resolve()),
+        # no usage events: the only network this project may touch is none
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     args = [
         *command,

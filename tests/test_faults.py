@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -147,3 +148,22 @@ print(con.execute(query).fetchone()[0], flush=True)
 sys.stdin.readline()
 print(con.execute(query).fetchone()[0], flush=True)
 """
+
+
+def _small_disk() -> None:
+    """In the child: files may not grow past 1 MB, as on a full disk (EFBIG, not a signal)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+
+def test_a_full_disk_fails_the_build_cleanly_and_keeps_the_published_warehouse(published):
+    before = _sha256(published.duckdb)
+    done = subprocess.run(
+        [sys.executable, "-m", "ml.pipeline", "warehouse"], cwd=PROJECT_ROOT,
+        env=_env(published), preexec_fn=_small_disk, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "File too large" in done.stderr.strip().splitlines()[-1]
+    assert _sha256(published.duckdb) == before
+    _run(published, "ml.pipeline", "warehouse")  # and the next run, with room, succeeds
