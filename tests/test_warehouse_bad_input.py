@@ -219,3 +219,21 @@ def test_a_repeated_customer_id_is_quarantined_not_fatal(tmp_path):
         ).fetchall()
     assert 100002 not in mart_ids and len(mart_ids) == 6
     assert audit == [(100002, "excluded", 3), (100002, "excluded", 10)]
+
+
+def test_an_export_larger_than_the_memory_budget_is_streamed(tmp_path, monkeypatch):
+    # 300 000 synthetic customers: about 100 MB of CSV, built by DuckDB within a
+    # 160 MB memory budget (pandas needs ~1 GB for the same): the CSVs are
+    # streamed and DuckDB spills to disk instead of holding everything.
+    from ml.sample_data import write_sample
+
+    raw = tmp_path / "raw"
+    write_sample(raw, 300_000, seed=3)
+    budget_mb = 160
+    assert sum(f.stat().st_size for f in raw.iterdir()) > 0.6 * budget_mb * 2**20
+    monkeypatch.setenv("ONE_CLICK_DUCKDB_MEMORY_LIMIT", f"{budget_mb}MB")
+    paths = paths_in(tmp_path, raw)
+    build_warehouse(paths)
+    with duckdb.connect(str(paths.build_duckdb), read_only=True) as con:
+        (n_customers,) = con.execute("select count(*) from marts.customer_features").fetchone()
+    assert 0.95 * 300_000 < n_customers <= 300_000
