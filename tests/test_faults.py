@@ -136,6 +136,9 @@ def test_kill_after_ml_write_back_or_mid_publish_changes_nothing_published(
     out, _ = reader.communicate("again\n", timeout=60)
     assert out.strip() == run_before
     assert _latest_run(published.duckdb) != run_before
+    with duckdb.connect(str(published.duckdb), read_only=True) as con:
+        runs = {r[0] for r in con.execute("select run_id from ml.model_runs").fetchall()}
+    assert run_before in runs  # earlier runs are carried into each new version
     assert not published.duckdb.with_name(f".{published.duckdb.name}.incoming").exists()
 
 
