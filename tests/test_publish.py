@@ -144,3 +144,24 @@ def test_run_ids_sort_by_time():
     early = new_run_id(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     late = new_run_id(datetime(2026, 1, 2, 3, 4, 6, tzinfo=UTC))
     assert early.startswith("20260102T030405Z-") and early < late
+
+
+def test_the_run_log_records_failed_and_succeeded_runs_with_input_checksums(tmp_path):
+    from ml.run_log import recorded_run
+
+    paths = _paths(tmp_path)
+    paths.raw_dir.mkdir(parents=True)
+    (paths.raw_dir / "money.csv").write_bytes(b"id;\xd0\x9f\r\n1;2,5\r\n")
+    with pytest.raises(RuntimeError), recorded_run(paths, "warehouse"):
+        raise RuntimeError("money.csv: something broke\nsecond line")
+    with recorded_run(paths, "train"):
+        pass
+    with duckdb.connect(str(paths.run_log), read_only=True) as con:
+        rows = con.execute(
+            "select step, status, message, inputs->'$.\"money.csv\".rows', duration_s >= 0"
+            " from run_log order by started_at"
+        ).fetchall()
+    assert rows == [
+        ("warehouse", "failed", "money.csv: something broke", "1", True),
+        ("train", "succeeded", "", "1", True),
+    ]

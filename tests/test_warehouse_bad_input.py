@@ -237,3 +237,22 @@ def test_an_export_larger_than_the_memory_budget_is_streamed(tmp_path, monkeypat
     with duckdb.connect(str(paths.build_duckdb), read_only=True) as con:
         (n_customers,) = con.execute("select count(*) from marts.customer_features").fetchone()
     assert 0.95 * 300_000 < n_customers <= 300_000
+
+
+def test_the_command_line_exits_1_with_the_cause_and_no_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    from ml.config import PROJECT_ROOT
+
+    raw = tmp_path / "raw"
+    shutil.copytree(FIXTURE_RAW_DIR, raw)
+    _missing(raw)
+    done = subprocess.run(
+        [sys.executable, "-m", "ml.pipeline", "warehouse", "--raw-dir", str(raw),
+         "--duckdb", str(tmp_path / "warehouse.duckdb")],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "money.csv" in done.stderr and "file not found" in done.stderr
