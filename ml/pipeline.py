@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from ml.config import (
     ENV_BUILD_DUCKDB,
     ENV_DUCKDB,
     ENV_RAW_DIR,
+    ENV_SAMPLE_DIR,
     ML_SCHEMA,
     ML_TABLES,
     Paths,
@@ -213,7 +215,7 @@ def demo(paths: Paths, customers: int, seed: int, lang: str, wait: float) -> Pat
     from ml.sample_data import write_sample
 
     if not (paths.raw_dir / "market_file.csv").exists():
-        sample_dir = DATA_DIR / "sample" / "raw"
+        sample_dir = Path(os.environ.get(ENV_SAMPLE_DIR, DATA_DIR / "sample" / "raw"))
         log.warning(
             "no export in %s: generating SYNTHETIC sample data (%d customers, seed %d) in %s; "
             "set %s to run on a real export",
