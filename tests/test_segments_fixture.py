@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from ml.config import Paths
 from ml.dbt_build import run_dbt
 from ml.features import mart_columns
 from ml.warehouse import TABLES, write_run
@@ -54,7 +55,7 @@ def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def segmented(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     workdir = tmp_path_factory.mktemp("segments")
     raw = workdir / "raw"
     shutil.copytree(FIXTURE_RAW_DIR, raw)
@@ -98,7 +99,13 @@ def segmented(tmp_path_factory: pytest.TempPathFactory) -> Path:
         write_run(con, frames)
     report = run_dbt(paths, ("build", "--selector", "after_ml"))
     assert report.success, report.problems
-    return paths.build_duckdb
+    return paths
+
+
+@pytest.fixture(scope="module")
+def segmented(segmented_paths: Paths) -> Path:
+    """The build file holding the segment tables."""
+    return segmented_paths.build_duckdb
 
 
 def test_every_active_customer_gets_one_segment_from_the_bands(segmented, query):
@@ -177,5 +184,25 @@ def test_offers_follow_actionable_drivers_and_consent(segmented, query):
 
 
 def test_key_segment_profile_needs_two_customers_per_group(segmented, query):
-    # The comparison group (low risk, high profit) has one customer only.
+    # The default comparison group (low risk, high profit) has one customer only.
     assert query(segmented, "select count(*) from segments.key_segment_profile") == [(0,)]
+
+
+def test_key_segment_profile_compares_means_with_welch_t(segmented_paths, segmented, query):
+    # Against the two at-risk, less profitable customers (100001: 5 pages,
+    # 100007: 7 pages) the key segment (100005, 100006: 17 pages each) differs
+    # by 11 pages; Welch t = 11 / sqrt(0/2 + 2/2) = 11.
+    paths = segmented_paths
+    recut = ("build", "--select", "key_segment_profile", "--vars",
+             "{comparison_segment: high_risk_low_profit}")  # fmt: skip
+    try:
+        assert run_dbt(paths, recut).success
+        rows = query(
+            segmented,
+            "select key_n, key_mean, comparison_n, comparison_mean, difference,"
+            " round(welch_t, 6), is_significant from segments.key_segment_profile"
+            " where feature = 'pages_per_visit'",
+        )
+    finally:
+        assert run_dbt(paths, ("build", "--select", "key_segment_profile")).success
+    assert rows == [(2, 17.0, 2, 6.0, 11.0, 11.0, True)]
