@@ -8,12 +8,19 @@ that child). Inputs are synthetic exports from `python -m ml.sample_data`
 Stages: generate (sample data), dbt_build (`python -m ml.pipeline warehouse`:
 raw load + staging + marts + every test; the raw-load share is read from
 dbt's run_results.json), pandas_reference (bench/pandas_reference.py: the
-same cleaning, pivoting and filtering in plain pandas), then the ML and
-report stages given with --with-ml.
+same cleaning, pivoting and filtering in plain pandas), then with --with-ml:
+train (`python -m ml.train`: training, SHAP, segments, tests, publish),
+score (`python -m ml.score`: batch scoring with the saved model, segments,
+publish) and reports (`python -m reports.build`). The steps inside train
+and score are timed by the processes themselves (their `stage NAME: S s,
+peak M MiB` log lines, ml.progress.timed_stage) and listed indented under
+them; their memory figure is the process peak so far.
 
     python bench/pipeline_bench.py --sizes 1000,10000,100000,1000000 [--with-ml]
 
-Writes bench/results/pipeline.json, pipeline.md and pipeline_scaling.html.
+Writes bench/results/<name>.json, <name>.md and <name>_scaling.html
+(--name, default "pipeline"), so runs of different scope do not overwrite
+each other.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import logging
 import math
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -53,8 +61,11 @@ class StageResult:
     note: str = ""
 
 
+STAGE_LINE = re.compile(r"stage (\w+): ([\d.]+) s, peak (\d+) MiB")
+
+
 def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, bool, str]:
-    """Run *command*; return wall seconds, peak RSS (MiB), success and last stderr line."""
+    """Run *command*; return wall seconds, peak RSS (MiB), success and its stderr."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(
@@ -63,9 +74,17 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         errors.seek(0)
-        tail = errors.read().decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        text = errors.read().decode("utf-8", "replace")
     ok = os.waitstatus_to_exitcode(status) == 0
-    return wall, usage.ru_maxrss / 1024, ok, "" if ok else tail[0][:200]
+    return wall, usage.ru_maxrss / 1024, ok, text
+
+
+def inner_stages(customers: int, parent: str, stderr: str) -> list[StageResult]:
+    """The steps a process timed itself, as rows indented under *parent*."""
+    return [
+        StageResult(customers, f"{parent}: {name}", float(seconds), float(peak), True)
+        for name, seconds, peak in STAGE_LINE.findall(stderr)
+    ]
 
 
 def staging_seconds(run_results: Path) -> float:
@@ -83,6 +102,16 @@ def staging_seconds(run_results: Path) -> float:
 def stages_for(workdir: Path, customers: int, with_ml: bool) -> list[tuple[str, list[str]]]:
     raw = workdir / "raw"
     published = workdir / "warehouse" / "one_click.duckdb"
+    warehouse = [
+        PYTHON,
+        "-m",
+        "ml.pipeline",
+        "warehouse",
+        "--raw-dir",
+        str(raw),
+        "--duckdb",
+        str(published),
+    ]
     stages = [
         (
             "generate",
@@ -98,29 +127,32 @@ def stages_for(workdir: Path, customers: int, with_ml: bool) -> list[tuple[str, 
                 str(raw),
             ],
         ),
-        (
-            "dbt_build",
-            [
-                PYTHON,
-                "-m",
-                "ml.pipeline",
-                "warehouse",
-                "--raw-dir",
-                str(raw),
-                "--duckdb",
-                str(published),
-            ],
-        ),
+        ("dbt_build", warehouse),
         ("pandas_reference", [PYTHON, "bench/pandas_reference.py", str(raw)]),
     ]
     if with_ml:
         stages += [
             (
-                "train_segments_publish",
+                "train",
                 [
                     PYTHON,
                     "-m",
                     "ml.train",
+                    "--duckdb",
+                    str(published),
+                    "--no-reports",
+                    "--no-progress",
+                ],
+            ),
+            # Publishing consumed the build file: a scoring run starts, as a
+            # user's would, from a fresh warehouse build of the (same) export.
+            ("dbt_build_for_score", warehouse),
+            (
+                "score",
+                [
+                    PYTHON,
+                    "-m",
+                    "ml.score",
                     "--duckdb",
                     str(published),
                     "--no-reports",
@@ -175,8 +207,11 @@ def bench(sizes: list[int], with_ml: bool, keep: bool) -> list[StageResult]:
         env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
         try:
             for stage, command in stages_for(workdir, customers, with_ml):
-                wall, rss, ok, note = run_measured(command, env)
+                wall, rss, ok, stderr = run_measured(command, env)
+                tail = stderr.strip().splitlines()[-1:] or [""]
+                note = "" if ok else tail[0][:200]
                 results.append(StageResult(customers, stage, wall, rss, ok, note))
+                results.extend(inner_stages(customers, stage, stderr))
                 log.info(
                     "%9d %-24s %8.2f s %8.0f MiB %s",
                     customers,
@@ -202,10 +237,10 @@ def bench(sizes: list[int], with_ml: bool, keep: bool) -> list[StageResult]:
     return results
 
 
-def write_results(results: list[StageResult], sizes: list[int]) -> None:
+def write_results(results: list[StageResult], sizes: list[int], name: str) -> None:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     meta = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
-    (RESULTS_DIR / "pipeline.json").write_text(
+    (RESULTS_DIR / f"{name}.json").write_text(
         json.dumps({**meta, "results": [asdict(r) for r in results]}, indent=2, allow_nan=True)
         + "\n"
     )
@@ -244,10 +279,30 @@ def write_results(results: list[StageResult], sizes: list[int]) -> None:
         "",
         "pandas reference time / dbt build time (above 1: the warehouse is faster): "
         + ", ".join(ratio),
-        "",
     ]
-    (RESULTS_DIR / "pipeline.md").write_text("\n".join(lines))
-    write_plot(results, stages, RESULTS_DIR / "pipeline_scaling.html")
+    totals = [end_to_end(table, n) for n in sizes]
+    if any(totals):
+        lines.append(
+            f"\nEnd to end ({' + '.join(END_TO_END)}; wall s summed, peak the largest): "
+            + ", ".join(f"{n:,}: {t}" for n, t in zip(sizes, totals, strict=True) if t)
+        )
+    lines.append("")
+    (RESULTS_DIR / f"{name}.md").write_text("\n".join(lines))
+    write_plot(results, stages, RESULTS_DIR / f"{name}_scaling.html")
+
+
+# The stages a user runs to go from an export to the reports.
+END_TO_END = ("dbt_build", "train", "reports")
+
+
+def end_to_end(table: dict[tuple[int, str], StageResult], customers: int) -> str:
+    """'S s / M MiB' over the END_TO_END stages at one size; '' unless all ran and passed."""
+    parts = [table.get((customers, stage)) for stage in END_TO_END]
+    if not all(r is not None and r.ok for r in parts):
+        return ""
+    wall = sum(r.wall_s for r in parts if r)
+    peak = max(r.peak_rss_mb for r in parts if r)
+    return f"{wall:.1f} s / {peak:,.0f} MiB"
 
 
 def write_plot(results: list[StageResult], stages: list[str], path: Path) -> None:
@@ -255,7 +310,7 @@ def write_plot(results: list[StageResult], stages: list[str], path: Path) -> Non
     from reports.charts import PALETTE, ChartText, Series, line_chart
 
     series = []
-    for stage in stages:
+    for stage in [s for s in stages if ":" not in s and "(" not in s]:  # top-level only
         points = sorted(
             (r.customers, r.wall_s) for r in results if r.stage == stage and r.ok and r.wall_s > 0
         )
@@ -304,12 +359,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also time ml.train (with segments and publish) and reports.build",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directories")
+    parser.add_argument("--name", default="pipeline", help="results file stem under bench/results/")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     sizes = [int(s) for s in args.sizes.split(",")]
     results = bench(sizes, args.with_ml, args.keep)
-    write_results(results, sizes)
-    log.info("wrote %s", RESULTS_DIR / "pipeline.md")
+    write_results(results, sizes, args.name)
+    log.info("wrote %s", RESULTS_DIR / f"{args.name}.md")
     return 0 if all(r.ok for r in results) else 1
 
 

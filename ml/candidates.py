@@ -9,7 +9,7 @@ about the validation rows leaks into the model.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sklearn.calibration import CalibratedClassifierCV
@@ -286,3 +286,18 @@ def get_family(name: str) -> Family:
 def build_soft_vote(members: list[tuple[str, Pipeline]]) -> VotingClassifier:
     """Average the members' probabilities; each member keeps its own preprocessing pipeline."""
     return VotingClassifier(estimators=members, voting="soft")
+
+
+def without_projections(family: Family) -> Family:
+    """The family with PCA projections switched off (default and space).
+
+    Projections mix features, so SHAP could only be sampled, not computed
+    exactly per feature; large-N training needs the exact route.
+    """
+    if "projections" not in family.default:
+        return family
+    return replace(
+        family,
+        default={**family.default, "projections": 0},
+        space={**family.space, "projections": [0]},
+    )

@@ -168,6 +168,36 @@ TREE_SHAP_MAX_WORK = 2.0e9
 LINEAR_SHAP_BACKGROUND = 1000
 PERMUTATION_REPEATS = 5
 
+# Large-N mode. Above LARGE_N_CUSTOMERS the protocol above would not finish
+# on two cores (group k-fold alone takes ~30 s per 200 k rows, forests'
+# SHAP hours per million), so training changes in stated ways:
+# - the family search runs on a stratified group sample of
+#   LARGE_N_SEARCH_SAMPLE training customers (same folds for every family);
+# - the evaluated model is fitted on LARGE_N_FIT_SAMPLE training customers
+#   (out-of-fold inside that sample) and scores everyone else, the hold-out
+#   included, as unseen customers; it is also the final model;
+# - only families whose scoring and exact SHAP cost per customer do not grow
+#   with the training size are searched (no k-NN, SVC, forests, PCA
+#   projections or soft vote), so SHAP stays exact for every customer;
+# - scoring and SHAP run in batches of SCORE_BATCH_ROWS (at any size),
+#   permutation importance on a PERMUTATION_MAX_ROWS sample of the hold-out.
+# The sizes keep 1 M customers within ~5 minutes of training here
+# (bench/results/pipeline.md); at 1 M the CV standard error on 10 k is ~0.005.
+LARGE_N_CUSTOMERS = 20_000
+LARGE_N_SEARCH_SAMPLE = 10_000
+LARGE_N_FIT_SAMPLE = 200_000
+LARGE_N_FAMILIES = ("dummy", "logreg", "tree", "hist_gb")
+# Exact TreeSHAP work per customer allowed in large-N mode (the searched
+# boosting, 150 trees of 8 leaves, needs ~6e4: ~80 s per million here), so
+# the explanation time grows linearly with the customers.
+LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER = 1.0e5
+SCORE_BATCH_ROWS = 100_000
+# Permutation importance shuffles at most this many hold-out customers.
+PERMUTATION_MAX_ROWS = 20_000
+# ROC and precision-recall curves are thinned to at most this many points
+# (a million customers would otherwise store a million points per curve).
+CURVE_MAX_POINTS = 2000
+
 # Files written next to each other in the models directory.
 MODEL_FILE = "decline_model.skops"
 MODEL_CARD_JSON = "decline_model.card.json"

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, precision_recall_curve, roc_auc_score, roc_curve
 
+from ml.config import CURVE_MAX_POINTS
+
 CURVE_COLUMNS = ("dataset", "curve", "point_index", "x", "y", "threshold", "bin_count")
 
 
@@ -160,23 +162,41 @@ def _curve(dataset: str, name: str, x, y, threshold=None, count=None) -> pd.Data
     )
 
 
-def evaluation_curves(y: np.ndarray, p: np.ndarray, dataset: str, n_bins: int) -> pd.DataFrame:
+def thinned(n: int, max_points: int) -> np.ndarray:
+    """Indices of at most *max_points* evenly spread points of a curve of *n*, ends kept."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
+
+
+def evaluation_curves(
+    y: np.ndarray,
+    p: np.ndarray,
+    dataset: str,
+    n_bins: int,
+    max_points: int = CURVE_MAX_POINTS,
+) -> pd.DataFrame:
     """ROC, precision-recall, reliability and metric-by-threshold points in one long table.
 
     The HTML report plots every chart from this table alone. Curves:
     ``roc`` (x = false-positive rate, y = true-positive rate), ``pr``
     (x = recall, y = precision), ``calibration`` (x = mean predicted,
     y = observed rate, with bin_count), and ``precision_at_threshold``,
-    ``recall_at_threshold``, ``f1_at_threshold`` (x = threshold).
+    ``recall_at_threshold``, ``f1_at_threshold`` (x = threshold). ROC and
+    precision-recall keep at most *max_points* points each, ends included.
     """
     fpr, tpr, roc_thr = roc_curve(y, p)
     precision, recall, pr_thr = precision_recall_curve(y, p)
+    pr_thr = np.r_[pr_thr, np.nan]
+    keep_roc, keep_pr = thinned(len(fpr), max_points), thinned(len(recall), max_points)
+    fpr, tpr, roc_thr = fpr[keep_roc], tpr[keep_roc], roc_thr[keep_roc]
+    precision, recall, pr_thr = precision[keep_pr], recall[keep_pr], pr_thr[keep_pr]
     reliability = reliability_table(y, p, n_bins)
     grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
     by_threshold = [confusion_at(y, p, t) for t in grid]
     parts = [
         _curve(dataset, "roc", fpr, tpr, roc_thr),
-        _curve(dataset, "pr", recall, precision, np.r_[pr_thr, np.nan]),
+        _curve(dataset, "pr", recall, precision, pr_thr),
         _curve(
             dataset,
             "calibration",

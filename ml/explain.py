@@ -18,8 +18,8 @@ column name. Three routes, cheapest exact one first:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,14 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.tree import DecisionTreeClassifier
 
 from ml.candidates import MODEL_STEP, PREP_STEP
+from ml.config import (
+    LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER,
+    LINEAR_SHAP_BACKGROUND,
+    SHAP_MAX_DRAWS,
+    SHAP_MAX_MODEL_ROWS,
+    SHAP_MIN_DRAWS,
+    TREE_SHAP_MAX_WORK,
+)
 from ml.progress import progress_bar
 from ml.search import positive_proba
 
@@ -76,6 +84,15 @@ class ExplainBudget:
     max_draws: int
     tree_max_work: float
     linear_background: int
+
+
+DEFAULT_BUDGET = ExplainBudget(
+    max_model_rows=SHAP_MAX_MODEL_ROWS,
+    min_draws=SHAP_MIN_DRAWS,
+    max_draws=SHAP_MAX_DRAWS,
+    tree_max_work=TREE_SHAP_MAX_WORK,
+    linear_background=LINEAR_SHAP_BACKGROUND,
+)
 
 
 def _is_one_to_one(transformer: object) -> bool:
@@ -167,14 +184,20 @@ def _scalar_base(expected: object, estimator: object) -> float:
     return float(array[list(estimator.classes_).index(1)])
 
 
-def _fold(values: np.ndarray, matrix: np.ndarray, features: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame(values @ matrix, columns=list(features))
-
-
 def explain_exact(
-    model: Pipeline, x: pd.DataFrame, route: str, budget: ExplainBudget, seed: int
+    model: Pipeline,
+    x: pd.DataFrame,
+    route: str,
+    budget: ExplainBudget,
+    seed: int,
+    batch_rows: int | None = None,
 ) -> Explanation:
-    """Exact SHAP by shap's Linear/Tree explainers on the encoded matrix, folded to features."""
+    """Exact SHAP by shap's Linear/Tree explainers on the encoded matrix, folded to features.
+
+    Rows are encoded and explained *batch_rows* at a time (all at once when
+    None); both explainers are exact per row, so batching changes nothing
+    but peak memory.
+    """
     import shap  # heavy import, only when explaining
 
     features = list(x.columns)
@@ -182,27 +205,40 @@ def explain_exact(
     estimator = model.named_steps[MODEL_STEP]
     matrix = fold_matrix(prep, features)
     assert matrix is not None
-    z = np.asarray(prep.transform(x), dtype=float)
+    step = batch_rows or max(len(x), 1)
+    batches = [x.iloc[start : start + step] for start in range(0, len(x), step)]
+
+    def encoded(part: pd.DataFrame) -> np.ndarray:
+        return np.asarray(prep.transform(part), dtype=float)
+
     if route == "linear":
         rng = np.random.default_rng(seed)
-        take = min(len(z), budget.linear_background)
-        background = z[np.sort(rng.choice(len(z), size=take, replace=False))]
+        take = min(len(x), budget.linear_background)
+        background = encoded(x.iloc[np.sort(rng.choice(len(x), size=take, replace=False))])
         explainer = shap.LinearExplainer(
             estimator, shap.maskers.Independent(background, max_samples=take)
         )
-        values = np.asarray(explainer.shap_values(z))
+        values = np.vstack(
+            [np.asarray(explainer.shap_values(encoded(part))) @ matrix for part in batches]
+        )
         return Explanation(
-            _fold(values, matrix, features),
+            pd.DataFrame(values, columns=features),
             _scalar_base(explainer.expected_value, estimator),
             "linear_exact",
             LOG_ODDS,
             f"shap.LinearExplainer, interventional, background {take} customers",
         )
     explainer = shap.TreeExplainer(estimator)
-    values = _positive_column(explainer.shap_values(z, check_additivity=True), estimator)
+    values = np.vstack(
+        [
+            _positive_column(explainer.shap_values(encoded(b), check_additivity=True), estimator)
+            @ matrix
+            for b in batches
+        ]
+    )
     space = LOG_ODDS if isinstance(estimator, HistGradientBoostingClassifier) else PROBABILITY
     return Explanation(
-        _fold(values, matrix, features),
+        pd.DataFrame(values, columns=features),
         _scalar_base(explainer.expected_value, estimator),
         "tree_exact",
         space,
@@ -323,8 +359,13 @@ def explain(
     budget: ExplainBudget,
     progress: bool = False,
     n_jobs: int = 1,
+    batch_rows: int | None = None,
 ) -> Explanation:
-    """SHAP values of a fitted model for every row of *x*, by the cheapest exact route available."""
+    """SHAP values of a fitted model for every row of *x*, by the cheapest exact route available.
+
+    *batch_rows* bounds the rows encoded and explained at once on the exact
+    routes (the sampler bounds its own model calls).
+    """
     features = list(x.columns)
     route = explainer_route(model, features, len(x), budget)
     if route == "constant":
@@ -333,7 +374,7 @@ def explain(
         return Explanation(zeros, float(p), "constant", PROBABILITY, "constant model")
     if route in ("linear", "tree"):
         assert isinstance(model, Pipeline)
-        return explain_exact(model, x, route, budget, seed)
+        return explain_exact(model, x, route, budget, seed, batch_rows)
     draws = sampling_draws(len(x), len(features), budget)
     values, base = sampling_shap(
         lambda frame: positive_proba(model, frame), x, draws, seed, progress, n_jobs
@@ -347,6 +388,43 @@ def explain(
     )
 
 
+def explain_everyone(
+    model: object,
+    x: pd.DataFrame,
+    *,
+    seed: int,
+    budget: ExplainBudget = DEFAULT_BUDGET,
+    large: bool,
+    progress: bool = False,
+    n_jobs: int = 1,
+    batch_rows: int | None = None,
+) -> Explanation | None:
+    """SHAP for every row of *x*, or None when that would take hours.
+
+    Below large N this is :func:`explain`. At large N only the exact routes
+    run (TreeSHAP allowed up to LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER per row,
+    so time grows linearly); a model that would need the sampler (a forest
+    or soft vote trained on a small export, now scoring a million
+    customers) gets None, and the caller says so.
+    """
+    if large:
+        budget = replace(
+            budget,
+            tree_max_work=max(budget.tree_max_work, LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER * len(x)),
+        )
+        if explainer_route(model, list(x.columns), len(x), budget) == "sampling":
+            return None
+    return explain(
+        model,
+        x,
+        seed=seed,
+        budget=budget,
+        progress=progress,
+        n_jobs=n_jobs,
+        batch_rows=batch_rows,
+    )
+
+
 def model_output(model: object, x: pd.DataFrame, space: str) -> np.ndarray:
     """The quantity an explanation decomposes: class-1 probability or log-odds."""
     if space == PROBABILITY:
@@ -354,33 +432,82 @@ def model_output(model: object, x: pd.DataFrame, space: str) -> np.ndarray:
     return np.asarray(model.decision_function(x), dtype=float)
 
 
-def _value_text(value: object) -> str:
-    if isinstance(value, (float, np.floating)):
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    return str(value)
+@dataclass
+class ShapRows:
+    """``ml.shap_values`` rows of a run, handed to DuckDB *chunk_customers* customers at a time.
 
+    Long form is one row per customer and feature: ~16 M rows for a million
+    customers. Built in pandas, with the values as Python strings, that took
+    minutes and GBs; instead each chunk goes to DuckDB wide (one SHAP and one
+    value column per feature, zero-copy) and :meth:`select_sql` unpivots it
+    and writes the text form there. :func:`ml.warehouse.write_run` inserts
+    the chunks one after another; :meth:`frame` returns the same rows in pandas.
+    """
 
-def shap_long_table(
-    explanation: Explanation, x: pd.DataFrame, customer_ids: np.ndarray, run_id: str
-) -> pd.DataFrame:
-    """Long form for ``ml.shap_values``: one row per customer and feature, with its value."""
-    features = list(x.columns)
-    n = len(x)
-    numeric = {c: pd.api.types.is_numeric_dtype(x[c]) for c in features}
-    value_text = np.concatenate([[_value_text(v) for v in x[c]] for c in features])
-    value_num = np.concatenate(
-        [x[c].to_numpy(dtype=float) if numeric[c] else np.full(n, np.nan) for c in features]
-    )
-    return pd.DataFrame(
-        {
-            "run_id": run_id,
-            "customer_id": np.tile(np.asarray(customer_ids, dtype=np.int64), len(features)),
-            "feature": np.repeat(features, n),
-            "feature_value": value_text,
-            "feature_value_num": value_num,
-            "shap_value": explanation.values[features].to_numpy().T.ravel(),
-        }
-    )
+    explanation: Explanation
+    x: pd.DataFrame
+    customer_ids: np.ndarray
+    run_id: str
+    chunk_customers: int
+
+    def __len__(self) -> int:
+        return len(self.x) * self.x.shape[1]
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        """Wide chunks: run_id, customer_id, then shap_<i> and value_<i> for feature i."""
+        features = list(self.x.columns)
+        for start in range(0, len(self.x), self.chunk_customers):
+            rows = slice(start, start + self.chunk_customers)
+            chunk = {
+                "run_id": self.run_id,
+                "customer_id": np.asarray(self.customer_ids[rows], dtype=np.int64),
+            }
+            for i, name in enumerate(features):
+                chunk[f"shap_{i}"] = self.explanation.values[name].to_numpy()[rows]
+                chunk[f"value_{i}"] = self.x[name].to_numpy()[rows]
+            yield pd.DataFrame(chunk)
+
+    def select_sql(self, view: str) -> str:
+        """SQL turning one wide chunk (registered as *view*) into ml.shap_values columns.
+
+        Text values are written as Python would (DuckDB prints doubles the
+        same shortest way), whole numbers without '.0'.
+        """
+        parts = []
+        for i, name in enumerate(self.x.columns):
+            value = f"value_{i}"
+            column = self.x[name]
+            if pd.api.types.is_float_dtype(column):
+                text = (
+                    f"case when {value} = trunc({value}) and isfinite({value}) "
+                    f"then cast(cast({value} as bigint) as varchar) "
+                    f"else cast({value} as varchar) end"
+                )
+            else:
+                text = f"cast({value} as varchar)"
+            number = (
+                f"cast({value} as double)"
+                if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+                else "cast(null as double)"
+            )
+            literal = "'" + str(name).replace("'", "''") + "'"
+            parts.append(
+                f"select run_id, customer_id, {literal} as feature, {text} as feature_value, "
+                f"{number} as feature_value_num, shap_{i} as shap_value from {view}"
+            )
+        return "\nunion all\n".join(parts)
+
+    def frame(self) -> pd.DataFrame:
+        """All rows as one long frame (small runs and tests)."""
+        import duckdb  # only here: the write-back already has a connection
+
+        parts = []
+        with duckdb.connect() as con:
+            for chunk in self:
+                con.register("shap_chunk", chunk)
+                parts.append(con.execute(self.select_sql("shap_chunk")).df())
+                con.unregister("shap_chunk")
+        return pd.concat(parts, ignore_index=True)
 
 
 def permutation_table(

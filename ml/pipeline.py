@@ -34,6 +34,7 @@ from ml.config import (
     resolve_paths,
 )
 from ml.dbt_build import WarehouseBuildError, build_warehouse, run_dbt
+from ml.progress import timed_stage
 from ml.publish import (
     PublishError,
     cleanup_leftovers,
@@ -164,8 +165,10 @@ def finish_ml_run(paths: Paths, record: RunRecord, ml_step: Callable[[str], obje
     carry_over_ml_history(paths.build_duckdb, paths.duckdb)
     ml_step(record.run_id)
     fault_point("ml:written")
-    build_after_ml(paths)
-    publish(paths, record.run_id, keep_versions())
+    with timed_stage("segments"):
+        build_after_ml(paths)
+    with timed_stage("publish"):
+        publish(paths, record.run_id, keep_versions())
     record.published_version = record.run_id
 
 

@@ -1,10 +1,17 @@
-"""Progress bars for the long stages of training, silent when disabled or in tests."""
+"""Progress bars and stage timings of the long steps, silent when disabled or in tests."""
 
 from __future__ import annotations
 
+import logging
+import resource
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from tqdm.auto import tqdm
+
+stage_log = logging.getLogger("ml.stage")
 
 
 def progress_bar(total: int, desc: str, enabled: bool) -> tqdm:
@@ -21,3 +28,15 @@ def progress_bar(total: int, desc: str, enabled: bool) -> tqdm:
         leave=False,
         dynamic_ncols=True,
     )
+
+
+@contextmanager
+def timed_stage(name: str) -> Iterator[None]:
+    """Log ``stage <name>: <s> s, peak <MiB> MiB`` when the block ends (bench/ parses it).
+
+    The peak is the process's resident high-water mark so far, not the stage's own.
+    """
+    start = time.perf_counter()
+    yield
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stage_log.info("stage %s: %.2f s, peak %.0f MiB", name, time.perf_counter() - start, peak)

@@ -1,7 +1,8 @@
 """Command line: ``python -m ml.score`` scores a mart with the persisted model, no retraining.
 
-Appends a ``run_kind = 'score'`` run to ``ml.model_runs`` and its predictions
-to ``ml.predictions`` under a new run id; see :mod:`ml.scoring`.
+Appends a ``run_kind = 'score'`` run to ``ml.model_runs``, its predictions to
+``ml.predictions`` and their SHAP values to ``ml.shap_values`` under a new run
+id; see :mod:`ml.scoring`.
 """
 
 from __future__ import annotations
@@ -19,12 +20,18 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Score every customer of a customer_features mart (same dbt contract) with the "
             "model persisted by ml.train, without retraining. Appends one ml.model_runs row "
-            "(run_kind 'score', parent_run_id = the training run) and one ml.predictions row "
-            "per customer under a new run id, in one transaction; earlier runs are kept."
+            "(run_kind 'score', parent_run_id = the training run), one ml.predictions row "
+            "per customer and their SHAP values (ml.shap_values) under a new run id, in one "
+            "transaction; earlier runs are kept."
         ),
         epilog="Exit status: 0 on success, 1 with a one-line cause on failure, 2 on bad options.",
     )
     add_common_options(parser)
+    parser.add_argument(
+        "--no-shap",
+        action="store_true",
+        help="Skip the SHAP values (faster; the segments then list no reasons or offers).",
+    )
     return parser
 
 
@@ -34,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     from ml.scoring import ScoreSettings, run_scoring
 
-    return run_step(args, "score", run_scoring, ScoreSettings(relation=args.relation))
+    return run_step(
+        args, "score", run_scoring, ScoreSettings(relation=args.relation, explain=not args.no_shap)
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Score a mart with the persisted model, without retraining, under a new run id.
 
 Scoring appends: it adds one ``ml.model_runs`` row (``run_kind = 'score'``,
-``parent_run_id`` = the training run whose model it used) and one prediction
-per customer in ``ml.predictions`` under its own run id; earlier runs stay.
-Each run id holds exactly one prediction set, so readers choose a run, not rows.
+``parent_run_id`` = the training run whose model it used), one prediction
+per customer in ``ml.predictions`` and their SHAP values in ``ml.shap_values``
+under its own run id; earlier runs stay. Each run id holds exactly one
+prediction set, so readers choose a run, not rows, and the segment models
+give reasons and offers for a scored export as for a trained one.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from ml.config import MART_RELATION, resolve_paths
+from ml.config import (
+    DEFAULT_N_JOBS,
+    DEFAULT_SEED,
+    LARGE_N_CUSTOMERS,
+    MART_RELATION,
+    SCORE_BATCH_ROWS,
+    resolve_paths,
+)
 from ml.data import (
     MartError,
     data_fingerprint,
@@ -29,11 +38,13 @@ from ml.data import (
     to_model_data,
     validate_for_scoring,
 )
+from ml.explain import Explanation, ShapRows, explain_everyone
 from ml.features import MartColumns, mart_columns
 from ml.model_store import load_model
+from ml.progress import timed_stage
 from ml.provenance import code_version, library_versions, new_run_id, utc_now
 from ml.search import positive_proba
-from ml.warehouse import model_runs_row, write_run
+from ml.warehouse import TableRows, model_runs_row, write_run
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +57,8 @@ class ScoreSettings:
     models_dir: Path | None = None  # None: resolve_paths().models_dir
     run_id: str | None = None  # None: a new id; an orchestrator may pass its own
     write_back: bool = True
+    explain: bool = True  # SHAP values for every customer (segments' reasons and offers)
+    batch_rows: int = SCORE_BATCH_ROWS
 
 
 @dataclass
@@ -54,7 +67,7 @@ class ScoreResult:
 
     run_id: str
     parent_run_id: str
-    tables: dict[str, pd.DataFrame]
+    tables: dict[str, TableRows]
 
 
 def check_contract(card: dict[str, Any], columns: MartColumns) -> None:
@@ -75,6 +88,33 @@ def unseen_categories(card: dict[str, Any], x: pd.DataFrame) -> dict[str, list[s
         if new:
             unseen[name] = new
     return unseen
+
+
+def _explanation(
+    model: Any, x: pd.DataFrame, card: dict[str, Any], settings: ScoreSettings
+) -> Explanation | None:
+    """The scored customers' SHAP values by the training run's method, when affordable."""
+    if not settings.explain:
+        return None
+    large = len(x) > LARGE_N_CUSTOMERS
+    with timed_stage("shap"):
+        explanation = explain_everyone(
+            model,
+            x,
+            seed=int(card.get("seed") or DEFAULT_SEED),
+            large=large,
+            n_jobs=DEFAULT_N_JOBS,
+            batch_rows=settings.batch_rows,
+        )
+    if explanation is None:
+        logger.warning(
+            "no SHAP values for this run: the model (%s) can only be explained by sampling, "
+            "too slow for %d customers, so segments will list no reasons or offers; retrain "
+            "with `python -m ml.train` on this export (large-N mode) to get them",
+            card.get("model_family"),
+            len(x),
+        )
+    return explanation
 
 
 def run_scoring(
@@ -98,7 +138,9 @@ def run_scoring(
         data = to_model_data(frame, columns, with_target=False)
         for name, values in unseen_categories(card, data.x).items():
             logger.warning("%s has values unseen in training: %s", name, ", ".join(values))
-        p = positive_proba(model, data.x)
+        with timed_stage("predict"):
+            p = positive_proba(model, data.x, settings.batch_rows)
+        explanation = _explanation(model, data.x, card, settings)
         threshold = float(card["threshold"])
         known = frame[columns.target].notna()
         n_declined = (
@@ -143,10 +185,18 @@ def run_scoring(
             threshold=threshold,
             model_path=str(Path(paths.models_dir) / card["model_file"]),
             model_sha256=card.get("model_sha256"),
+            shap_method=explanation.method if explanation else None,
+            shap_output_space=explanation.output_space if explanation else None,
+            shap_base_value=explanation.base_value if explanation else None,
         )
-        tables = {"model_runs": run_row, "predictions": predictions}
+        tables: dict[str, TableRows] = {"model_runs": run_row, "predictions": predictions}
+        if explanation is not None:
+            tables["shap_values"] = ShapRows(
+                explanation, data.x, data.customer_ids, run_id, settings.batch_rows
+            )
         if settings.write_back:
-            write_run(con, tables)
+            with timed_stage("write_back"):
+                write_run(con, tables)
     logger.info(
         "scoring run %s: %d customers, %d above threshold %.3f (model of %s)",
         run_id,

@@ -19,6 +19,10 @@ from ml.config import (
     DEFAULT_SEED,
     DEFAULT_THRESHOLD_RULE,
     ENSEMBLE_TOP_K,
+    LARGE_N_CUSTOMERS,
+    LARGE_N_FAMILIES,
+    LARGE_N_FIT_SAMPLE,
+    LARGE_N_SEARCH_SAMPLE,
 )
 from ml.evaluation import parse_threshold_rule
 
@@ -61,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
             "ml.shap_values, ml.feature_importance and ml.evaluation_curves into the same "
             "DuckDB file in one transaction, and the model (skops) with its card; then builds "
             "the segment models on them, runs every test, publishes the warehouse atomically "
-            "and renders the HTML reports."
+            "and renders the HTML reports. Above --large-n customers the search and the model "
+            "fit run on stated stratified samples and only exactly explainable families compete "
+            "(see ml/config.py)."
         ),
         epilog="Exit status: 0 on success, 1 with a one-line cause on failure, 2 on bad options.",
     )
@@ -116,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--families",
         type=_families,
         metavar="LIST",
-        help=f"Comma-separated families to search (default: all: {', '.join(family_names())}).",
+        help=f"Comma-separated families to search (default: all: {', '.join(family_names())}; "
+        f"above --large-n customers: {', '.join(LARGE_N_FAMILIES)}).",
     )
     parser.add_argument(
         "--ensemble-top-k",
@@ -132,6 +139,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_N_JOBS,
         metavar="N",
         help=f"Parallel threads for CV folds and SHAP draws (default: {DEFAULT_N_JOBS}).",
+    )
+    parser.add_argument(
+        "--large-n",
+        type=_positive_int,
+        default=LARGE_N_CUSTOMERS,
+        metavar="N",
+        help="Above N customers train in large-N mode: search on --search-sample customers, fit "
+        f"the model on --fit-sample, score and explain everyone in batches "
+        f"(default: {LARGE_N_CUSTOMERS:,}).",
+    )
+    parser.add_argument(
+        "--search-sample",
+        type=_positive_int,
+        default=LARGE_N_SEARCH_SAMPLE,
+        metavar="N",
+        help="Large-N mode: training customers in the stratified group sample the family "
+        f"search runs on (default: {LARGE_N_SEARCH_SAMPLE:,}).",
+    )
+    parser.add_argument(
+        "--fit-sample",
+        type=_positive_int,
+        default=LARGE_N_FIT_SAMPLE,
+        metavar="N",
+        help="Large-N mode: training customers the evaluated and final model is fitted on "
+        f"(default: {LARGE_N_FIT_SAMPLE:,}).",
     )
     return parser
 
@@ -155,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         n_jobs=args.n_jobs,
         relation=args.relation,
         progress=not args.no_progress,
+        large_n_customers=args.large_n,
+        search_sample=args.search_sample,
+        fit_sample=args.fit_sample,
     )
     return run_step(args, "train", run_training, settings)
 

@@ -9,6 +9,12 @@ family with repeated stratified group k-fold on the training part;
 selection by mean CV ROC-AUC only; one hold-out score for the report;
 out-of-fold probabilities for every customer; threshold and calibration on
 those; refit on all customers; SHAP and permutation importance; atomic write-back.
+
+Above ``LARGE_N_CUSTOMERS`` the same steps run on stated samples (see
+ml.config): the search on a stratified group sample of the training part,
+the evaluated model on a larger one, which is also the final model and
+scores everyone it never saw; only exactly explainable families compete,
+and scoring, SHAP and the write-back go in batches.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +33,14 @@ from joblib import Parallel
 from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
-from ml.candidates import ENSEMBLE_FAMILY, FeatureSpec, family_names, get_family
+from ml.candidates import (
+    ENSEMBLE_FAMILY,
+    Family,
+    FeatureSpec,
+    family_names,
+    get_family,
+    without_projections,
+)
 from ml.config import (
     CALIBRATION_BINS,
     CV_FOLDS,
@@ -38,15 +51,16 @@ from ml.config import (
     DEFAULT_THRESHOLD_RULE,
     ENSEMBLE_TOP_K,
     HOLDOUT_FRACTION,
-    LINEAR_SHAP_BACKGROUND,
+    LARGE_N_CUSTOMERS,
+    LARGE_N_FAMILIES,
+    LARGE_N_FIT_SAMPLE,
+    LARGE_N_SEARCH_SAMPLE,
     MART_RELATION,
     OOF_FOLDS,
+    PERMUTATION_MAX_ROWS,
     PERMUTATION_REPEATS,
     RACE_FINALISTS,
-    SHAP_MAX_DRAWS,
-    SHAP_MAX_MODEL_ROWS,
-    SHAP_MIN_DRAWS,
-    TREE_SHAP_MAX_WORK,
+    SCORE_BATCH_ROWS,
     resolve_paths,
 )
 from ml.data import (
@@ -64,16 +78,17 @@ from ml.evaluation import (
     summary_metrics,
 )
 from ml.explain import (
+    DEFAULT_BUDGET,
     ExplainBudget,
     Explanation,
-    explain,
+    ShapRows,
+    explain_everyone,
     importance_table,
     permutation_table,
-    shap_long_table,
 )
 from ml.features import MartColumns, mart_columns
 from ml.model_store import stage_model
-from ml.progress import progress_bar
+from ml.progress import progress_bar, timed_stage
 from ml.provenance import code_version, library_versions, new_run_id, utc_now
 from ml.search import (
     CandidateResult,
@@ -85,18 +100,10 @@ from ml.search import (
     select_best,
     soft_vote_result,
 )
-from ml.splitting import fold_list, holdout_split
-from ml.warehouse import model_runs_row, write_run
+from ml.splitting import fold_list, holdout_split, large_fold_list, stratified_group_sample
+from ml.warehouse import TableRows, model_runs_row, write_run
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_EXPLAIN_BUDGET = ExplainBudget(
-    max_model_rows=SHAP_MAX_MODEL_ROWS,
-    min_draws=SHAP_MIN_DRAWS,
-    max_draws=SHAP_MAX_DRAWS,
-    tree_max_work=TREE_SHAP_MAX_WORK,
-    linear_background=LINEAR_SHAP_BACKGROUND,
-)
 
 
 @dataclass(frozen=True)
@@ -122,25 +129,80 @@ class TrainSettings:
     save_model: bool = True
     progress: bool = False
     permutation_repeats: int = PERMUTATION_REPEATS
-    explain_budget: ExplainBudget = field(default=DEFAULT_EXPLAIN_BUDGET)
+    permutation_max_rows: int = PERMUTATION_MAX_ROWS
+    explain_budget: ExplainBudget = field(default=DEFAULT_BUDGET)
+    batch_rows: int = SCORE_BATCH_ROWS  # customers scored, explained and written at once
+    large_n_customers: int = LARGE_N_CUSTOMERS  # above this, large-N mode (ml.config)
+    search_sample: int = LARGE_N_SEARCH_SAMPLE
+    fit_sample: int = LARGE_N_FIT_SAMPLE
 
 
 @dataclass
 class TrainResult:
-    """What a training run produced; ``tables`` are exactly the rows written to ``ml.*``."""
+    """What a training run produced; ``tables`` are exactly the rows written to ``ml.*``.
+
+    ``tables["shap_values"]`` is a :class:`ml.explain.ShapRows` (chunks; ``.frame()`` joins them).
+    """
 
     run_id: str
     model: Any
     selected: CandidateResult
     candidates: list[CandidateResult]
     metrics: dict[str, float]
-    tables: dict[str, pd.DataFrame]
+    tables: dict[str, TableRows]
     card: dict[str, Any]
     model_path: Path | None
 
 
 def _feature_spec(columns: MartColumns) -> FeatureSpec:
     return FeatureSpec(numeric=tuple(columns.numeric), categorical=tuple(columns.categorical))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which customers (row indices) each stage of the run uses."""
+
+    large: bool  # large-N mode: search and fit on samples
+    train: np.ndarray
+    hold: np.ndarray
+    search_rows: np.ndarray  # the family search's customers (the whole training part below large N)
+    fit_rows: np.ndarray  # large N: the evaluated and final model's customers
+    folds: list[tuple[np.ndarray, np.ndarray]]  # CV folds, positions within search_rows
+
+
+def _plan(data: ModelData, settings: TrainSettings) -> _Plan:
+    """Hold-out, search customers and CV folds; above large N, the search and fit samples."""
+    assert data.y is not None
+    y, groups, seed = data.y, data.groups, settings.seed
+    train, hold = holdout_split(y, groups, settings.holdout_fraction, seed)
+    if len(y) <= settings.large_n_customers:
+        folds = fold_list(y[train], groups[train], settings.cv_folds, settings.cv_repeats, seed)
+        return _Plan(False, train, hold, train, train, folds)
+    fit_rows = train[stratified_group_sample(y[train], groups[train], settings.fit_sample, seed)]
+    search_rows = fit_rows[
+        stratified_group_sample(y[fit_rows], groups[fit_rows], settings.search_sample, seed)
+    ]
+    folds = large_fold_list(
+        y[search_rows], groups[search_rows], settings.cv_folds, settings.cv_repeats, seed
+    )
+    return _Plan(True, train, hold, search_rows, fit_rows, folds)
+
+
+def _families(settings: TrainSettings, large: bool) -> list[Family]:
+    """The families to search; above large N only those SHAP explains exactly for everyone."""
+    names = settings.families or family_names()
+    if not large:
+        return [get_family(name) for name in names]
+    if settings.families is None:
+        names = LARGE_N_FAMILIES
+    refused = [name for name in names if name not in LARGE_N_FAMILIES]
+    if refused:
+        raise ValueError(
+            f"above {settings.large_n_customers:,} customers only "
+            f"{', '.join(LARGE_N_FAMILIES)} are trained (their SHAP stays exact and linear "
+            f"in customers); drop {', '.join(refused)}"
+        )
+    return [without_projections(get_family(name)) for name in names]
 
 
 def _oof_folds(data: ModelData, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -207,7 +269,7 @@ def _candidates_table(
     )
 
 
-def _limits(settings: TrainSettings, explanation: Explanation, n_holdout: int) -> list[str]:
+def _limits(settings: TrainSettings, explanation: Explanation, plan: _Plan) -> list[str]:
     limits = [
         "Trained on one snapshot of regular customers (revenue in each of the last three "
         "months); probabilities describe customers like them, not new sign-ups.",
@@ -215,13 +277,20 @@ def _limits(settings: TrainSettings, explanation: Explanation, n_holdout: int) -
         "what the model relies on, not proof that changing it changes behaviour.",
         "ml.predictions.p_decline is out-of-fold for the training customers; scoring a "
         "later export with the persisted model is in-sample for customers it was trained on.",
-        f"The hold-out has {n_holdout} customers: its ROC-AUC carries roughly ±0.015 "
-        "sampling error; the repeated-CV mean is the steadier figure.",
+        f"The hold-out has {len(plan.hold):,} customers; below a few thousand its ROC-AUC "
+        "carries roughly ±0.015 sampling error and the repeated-CV mean is the steadier figure.",
         "The CV mean of the selected configuration is the best of a search on the same "
         "folds and so slightly optimistic; the hold-out, scored once, is the unbiased check.",
         f"The decision threshold follows rule '{settings.threshold_rule}' on out-of-fold "
         "probabilities; re-choose it when the cost of an offer or of a lost customer changes.",
     ]
+    if plan.large:
+        limits.append(
+            f"Large-N mode: the model family was chosen on {len(plan.search_rows):,} customers "
+            f"and the model fitted on {len(plan.fit_rows):,}; families whose SHAP cannot stay "
+            "exact for every customer (forests, k-NN, SVC, PCA projections, soft vote) were "
+            "not searched."
+        )
     if explanation.method == "sampling_permutation":
         limits.append(
             f"SHAP values are estimated by sampling ({explanation.detail}); "
@@ -234,11 +303,13 @@ def _limits(settings: TrainSettings, explanation: Explanation, n_holdout: int) -
 class _Evaluation:
     """The selected pipeline's fitted models and honest probabilities."""
 
-    holdout_model: Any  # fitted on the training part only
+    holdout_model: Any  # fitted on the training part only (large N: the final model)
     p_hold: np.ndarray
-    p_oof: np.ndarray
-    fold_of: np.ndarray
-    final_model: Any  # refitted on every customer; the one persisted and explained
+    p_oof: np.ndarray  # honest probability of every customer: out-of-fold or unseen
+    fold_of: np.ndarray  # -1: scored by the final model, which never saw the customer
+    final_model: Any  # the one persisted and explained (large N: fitted on the fit sample)
+    p_final: np.ndarray  # the final model's probability of every customer
+    p_source: np.ndarray  # 'oof' or 'unseen' per customer
 
 
 def _search(
@@ -296,14 +367,51 @@ def _evaluate_and_refit(
     with progress_bar(len(splits), "evaluate and refit", settings.progress) as bar:
         fitted = fit_many(estimator, data.x, data.y, splits, parallel, on_fit=bar.update)
     p_oof, fold_of = _assemble_oof(len(data.y), oof_folds, [p for _, p in fitted[1:-1]])
-    return _Evaluation(fitted[0][0], fitted[0][1], p_oof, fold_of, fitted[-1][0])
+    final = fitted[-1][0]
+    p_final = positive_proba(final, data.x, settings.batch_rows)
+    source = np.full(len(data.y), "oof", dtype=object)
+    return _Evaluation(fitted[0][0], fitted[0][1], p_oof, fold_of, final, p_final, source)
 
 
-def _cv_scheme(settings: TrainSettings) -> str:
+def _evaluate_on_sample(
+    estimator: Any, data: ModelData, plan: _Plan, settings: TrainSettings, parallel: Parallel
+) -> _Evaluation:
+    """Large N: out-of-fold models inside the fit sample, then the final model on all of it.
+
+    The final model never saw the hold-out or the rest of the training part,
+    so its probabilities are honest for them: it is the hold-out model too,
+    and scores everyone outside the sample (in batches).
+    """
+    assert data.y is not None
+    rows = plan.fit_rows
+    inner = large_fold_list(data.y[rows], data.groups[rows], settings.oof_folds, 1, settings.seed)
+    splits = [(rows[tr], rows[va]) for tr, va in inner] + [(rows, rows[:0])]
+    with progress_bar(len(splits), "evaluate and fit", settings.progress) as bar:
+        fitted = fit_many(estimator, data.x, data.y, splits, parallel, on_fit=bar.update)
+    final = fitted[-1][0]
+    p_final = positive_proba(final, data.x, settings.batch_rows)
+    p_oof = p_final.copy()
+    fold_of = np.full(len(data.y), -1, dtype=np.int64)
+    source = np.full(len(data.y), "unseen", dtype=object)
+    for k, ((_, val), (_, p)) in enumerate(zip(splits[:-1], fitted[:-1], strict=True)):
+        p_oof[val], fold_of[val], source[val] = p, k, "oof"
+    return _Evaluation(final, p_final[plan.hold], p_oof, fold_of, final, p_final, source)
+
+
+def _cv_scheme(settings: TrainSettings, plan: _Plan) -> str:
+    if not plan.large:
+        return (
+            f"stratified group {settings.cv_folds}-fold x {settings.cv_repeats} repeats on the "
+            f"training part; group-aware stratified {settings.holdout_fraction:.0%} hold-out; "
+            f"out-of-fold: stratified group {settings.oof_folds}-fold over all customers"
+        )
     return (
-        f"stratified group {settings.cv_folds}-fold x {settings.cv_repeats} repeats on the "
-        f"training part; group-aware stratified {settings.holdout_fraction:.0%} hold-out; "
-        f"out-of-fold: stratified group {settings.oof_folds}-fold over all customers"
+        f"large-N mode: stratified group {settings.cv_folds}-fold x {settings.cv_repeats} "
+        f"repeats on a stratified group sample of {len(plan.search_rows):,} training "
+        f"customers; group-aware stratified {settings.holdout_fraction:.0%} hold-out; "
+        f"model fitted on a sample of {len(plan.fit_rows):,} training customers "
+        f"(out-of-fold inside it: {settings.oof_folds}-fold), which scores every other "
+        "customer, the hold-out included, unseen"
     )
 
 
@@ -343,7 +451,7 @@ def _card(
     candidates_table: pd.DataFrame,
     metrics: dict[str, float],
     explanation: Explanation,
-    n_holdout: int,
+    plan: _Plan,
     fingerprint: str,
     rule: str,
 ) -> dict[str, Any]:
@@ -379,38 +487,34 @@ def _card(
         "categories": {
             name: sorted(data.x[name].unique().tolist()) for name in columns.categorical
         },
-        "protocol": _cv_scheme(settings) + "; model chosen by mean CV ROC-AUC alone.",
+        "protocol": _cv_scheme(settings, plan) + "; model chosen by mean CV ROC-AUC alone.",
         "metrics": metrics,
         "candidates": candidates_table.drop(columns=["run_id"]).to_dict("records"),
         "shap": f"{explanation.method} in {explanation.output_space} units: "
         f"{explanation.detail}; base value {explanation.base_value:.4f}",
         "shap_output_space": explanation.output_space,
-        "limits": _limits(settings, explanation, n_holdout),
+        "limits": _limits(settings, explanation, plan),
         "library_versions": library_versions(),
     }
 
 
 def _predictions_table(
-    run_id: str,
-    data: ModelData,
-    evaluation: _Evaluation,
-    hold: np.ndarray,
-    threshold: float,
-    p_final: np.ndarray,
+    run_id: str, data: ModelData, evaluation: _Evaluation, hold: np.ndarray, threshold: float
 ) -> pd.DataFrame:
-    """ml.predictions rows: out-of-fold probability, label, fold, hold-out flag per customer."""
+    """ml.predictions rows: honest probability, label, its source, fold, hold-out flag."""
     is_holdout = np.zeros(len(data.customer_ids), dtype=bool)
     is_holdout[hold] = True
+    fold = pd.Series(evaluation.fold_of)
     return pd.DataFrame(
         {
             "run_id": run_id,
             "customer_id": data.customer_ids.astype(np.int64),
             "p_decline": evaluation.p_oof,
             "predicted_decline": evaluation.p_oof >= threshold,
-            "p_source": "oof",
-            "fold": evaluation.fold_of,
+            "p_source": evaluation.p_source,
+            "fold": fold.where(fold >= 0).astype("Int64"),
             "is_holdout": is_holdout,
-            "p_final_model": p_final,
+            "p_final_model": evaluation.p_final,
         }
     )
 
@@ -431,7 +535,8 @@ def run_training(
     settings = settings or TrainSettings()
     columns = columns or mart_columns()
     rule = parse_threshold_rule(settings.threshold_rule)
-    families = [get_family(name) for name in (settings.families or family_names())]
+    for name in settings.families or ():
+        get_family(name)  # an unknown name fails before any work
     paths = resolve_paths(models_dir=settings.models_dir)
     # ML output goes to the private build file; publishing it is ml.publish's job.
     target = con_or_path if con_or_path is not None else paths.build_duckdb
@@ -447,48 +552,54 @@ def run_training(
         open_warehouse(target, read_only=not settings.write_back) as con,
         threadpool_limits(limits=1),
     ):
-        frame = read_mart(con, settings.relation, columns)
+        with timed_stage("read_mart"):
+            frame = read_mart(con, settings.relation, columns)
         validate_for_training(frame, columns)
         data = to_model_data(frame, columns, with_target=True)
         assert data.y is not None
         spec = _feature_spec(columns)
-        train, hold = holdout_split(data.y, data.groups, settings.holdout_fraction, settings.seed)
-        folds = fold_list(
-            data.y[train],
-            data.groups[train],
-            settings.cv_folds,
-            settings.cv_repeats,
-            settings.seed,
-        )
+        plan = _plan(data, settings)
+        families = _families(settings, plan.large)
+        hold = plan.hold
         logger.info(
-            "%d customers: %d train / %d hold-out; CV %d-fold x %d on train",
+            "%d customers: %d train / %d hold-out; CV %d-fold x %d on %d%s",
             len(data.y),
-            len(train),
+            len(plan.train),
             len(hold),
             settings.cv_folds,
             settings.cv_repeats,
+            len(plan.search_rows),
+            f" sampled (large-N mode; model fitted on {len(plan.fit_rows)})" if plan.large else "",
         )
         deadline = clock + settings.time_budget_s if settings.time_budget_s else None
 
         # Folds run in threads (scikit-learn's fitting code releases the GIL), so
         # no worker processes start up.
-        with Parallel(n_jobs=settings.n_jobs, backend="threading") as parallel:
-            stage = time.monotonic()
+        with (
+            Parallel(n_jobs=settings.n_jobs, backend="threading") as parallel,
+            timed_stage("search"),
+        ):
             candidates, selected = _search(
                 families,
                 spec,
-                data.x.iloc[train],
-                data.y[train],
-                folds,
-                settings,
+                data.x.iloc[plan.search_rows],
+                data.y[plan.search_rows],
+                plan.folds,
+                replace(settings, ensemble_top_k=0) if plan.large else settings,
                 parallel,
                 deadline,
             )
-            logger.info("search: %.1f s", time.monotonic() - stage)
-            stage = time.monotonic()
+        with (
+            Parallel(n_jobs=settings.n_jobs, backend="threading") as parallel,
+            timed_stage("fit_and_score"),
+        ):
             estimator = build_estimator(selected, spec, settings.seed)
-            evaluation = _evaluate_and_refit(estimator, data, train, hold, settings, parallel)
-            logger.info("evaluation and refit: %.1f s", time.monotonic() - stage)
+            if plan.large:
+                evaluation = _evaluate_on_sample(estimator, data, plan, settings, parallel)
+            else:
+                evaluation = _evaluate_and_refit(
+                    estimator, data, plan.train, hold, settings, parallel
+                )
 
         y_hold = data.y[hold]
         threshold = choose_threshold(data.y, evaluation.p_oof, rule)
@@ -503,29 +614,39 @@ def run_training(
             rule,
         )
 
-        stage = time.monotonic()
-        p_final = positive_proba(evaluation.final_model, data.x)
-        explanation = explain(
-            evaluation.final_model,
-            data.x,
-            seed=settings.seed,
-            budget=settings.explain_budget,
-            progress=settings.progress,
-            n_jobs=settings.n_jobs,
-        )
-        permutation = permutation_table(
-            evaluation.holdout_model,
-            data.x.iloc[hold],
-            y_hold,
-            seed=settings.seed,
-            repeats=settings.permutation_repeats,
-        )
+        with timed_stage("shap"):
+            explanation = explain_everyone(
+                evaluation.final_model,
+                data.x,
+                seed=settings.seed,
+                budget=settings.explain_budget,
+                large=plan.large,
+                progress=settings.progress,
+                n_jobs=settings.n_jobs,
+                batch_rows=settings.batch_rows,
+            )
+        if explanation is None:  # _families admits only exactly explainable families
+            raise RuntimeError(f"{selected.family}: no exact SHAP route in large-N mode")
+        shuffled = hold
+        if len(hold) > settings.permutation_max_rows:
+            shuffled = hold[
+                stratified_group_sample(
+                    y_hold, data.groups[hold], settings.permutation_max_rows, settings.seed
+                )
+            ]
+        with timed_stage("permutation_importance"):
+            permutation = permutation_table(
+                evaluation.holdout_model,
+                data.x.iloc[shuffled],
+                data.y[shuffled],
+                seed=settings.seed,
+                repeats=settings.permutation_repeats,
+            )
         importance, rank_corr = importance_table(
             explanation, permutation, columns.actionable, run_id
         )
         logger.info(
-            "explanations: %.1f s; SHAP %s (%s); SHAP vs permutation ranking: Spearman %.2f",
-            time.monotonic() - stage,
+            "SHAP %s (%s); SHAP vs permutation ranking: Spearman %.2f",
             explanation.method,
             explanation.detail,
             rank_corr,
@@ -544,7 +665,7 @@ def run_training(
             candidates_table,
             metrics,
             explanation,
-            len(hold),
+            plan,
             fingerprint,
             str(rule),
         )
@@ -580,7 +701,7 @@ def run_training(
                 seed=settings.seed,
                 model_family=selected.family,
                 model_params=_params_json(selected.params),
-                cv_scheme=_cv_scheme(settings),
+                cv_scheme=_cv_scheme(settings, plan),
                 holdout_size=len(hold),
                 threshold_rule=str(rule),
                 **{f"oof_{k}": oof[k] for k in ("tp", "fp", "tn", "fn")},
@@ -596,15 +717,16 @@ def run_training(
             tables = {
                 "model_runs": run_row,
                 "model_candidates": candidates_table,
-                "predictions": _predictions_table(
-                    run_id, data, evaluation, hold, threshold, p_final
+                "predictions": _predictions_table(run_id, data, evaluation, hold, threshold),
+                "shap_values": ShapRows(
+                    explanation, data.x, data.customer_ids, run_id, settings.batch_rows
                 ),
-                "shap_values": shap_long_table(explanation, data.x, data.customer_ids, run_id),
                 "feature_importance": importance,
                 "evaluation_curves": curves,
             }
             if settings.write_back:
-                write_run(con, tables)
+                with timed_stage("write_back"):
+                    write_run(con, tables)
         except BaseException:
             if staged:
                 staged.discard()

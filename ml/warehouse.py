@@ -10,7 +10,7 @@ the run they want (dbt models use the latest `train` run).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import duckdb
 import pandas as pd
@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 class WarehouseError(RuntimeError):
     """Write-back failed and was rolled back; the message says which table and why."""
 
+
+# A table's rows for write_run: one frame, or frames written one after another.
+TableRows = pd.DataFrame | Iterable[pd.DataFrame]
 
 # Column order and SQL types of every table; the dbt source yml describes each column.
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -161,43 +164,71 @@ def _check_frame(table: str, frame: pd.DataFrame) -> None:
         raise WarehouseError(f"ml.{table}: rows without run_id")
 
 
+def _chunks(rows: TableRows) -> Iterable[pd.DataFrame]:
+    return [rows] if isinstance(rows, pd.DataFrame) else rows
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, target: str, table: str, rows: TableRows) -> int:
+    """Insert a table's rows chunk by chunk, first deleting older rows of the same run ids.
+
+    Rows may bring their own SQL from a registered chunk to the table's
+    columns (``rows.select_sql(view)``: ml.explain.ShapRows unpivots wide
+    chunks in DuckDB); plain frames must already have the table's columns.
+    """
+    columns = [c for c, _ in TABLES[table]]
+    casts = ", ".join(f"cast({_ident(c)} as {t})" for c, t in TABLES[table])
+    select_sql = getattr(rows, "select_sql", None)
+    view = f"_ml_write_{table}"
+    replaced: set[str] = set()  # run ids whose earlier rows are already deleted
+    inserted = 0
+    for frame in _chunks(rows):
+        if select_sql is None:
+            _check_frame(table, frame)
+            frame = frame[columns]
+        con.register(view, frame)
+        try:
+            new_ids = set(frame["run_id"].unique()) - replaced
+            if new_ids:
+                con.execute(
+                    f"delete from {target} where run_id in (select unnest(?))", [sorted(new_ids)]
+                )
+                replaced |= new_ids
+            source = select_sql(view) if select_sql is not None else f"select * from {view}"
+            count = con.execute(
+                f"insert into {target} ({', '.join(map(_ident, columns))}) "
+                f"select {casts} from ({source})"
+            ).fetchone()
+            inserted += int(count[0]) if count else 0
+        finally:
+            con.unregister(view)
+    return inserted
+
+
 def write_run(
     con: duckdb.DuckDBPyConnection,
-    frames: Mapping[str, pd.DataFrame],
+    frames: Mapping[str, TableRows],
     schema: str = ML_SCHEMA,
 ) -> dict[str, int]:
     """Write one run's rows into the ml tables atomically; return rows written per table.
 
-    Rows already stored under the same run ids are replaced, rows of other
-    runs are untouched. Any failure rolls the whole transaction back and
-    raises :class:`WarehouseError`.
+    A table's rows are a frame or an iterable of chunks (inserted one after
+    the other in the same transaction, so a million customers' SHAP rows
+    never sit in memory at once). Rows already stored under the same
+    run ids are replaced, rows of other runs are untouched. Any failure rolls
+    the whole transaction back and raises :class:`WarehouseError`.
     """
     unknown = sorted(set(frames) - set(TABLES))
     if unknown:
         raise WarehouseError(f"unknown ml tables: {unknown}")
-    for table, frame in frames.items():
-        _check_frame(table, frame)
+    for table, rows in frames.items():
+        if isinstance(rows, pd.DataFrame):
+            _check_frame(table, rows)
     written: dict[str, int] = {}
     con.execute("begin transaction")
     try:
         create_tables(con, schema)
-        for table, frame in frames.items():
-            target = f"{_ident(schema)}.{_ident(table)}"
-            columns = [c for c, _ in TABLES[table]]
-            view = f"_ml_write_{table}"
-            con.register(view, frame[columns])
-            try:
-                con.execute(
-                    f"delete from {target} where run_id in (select distinct run_id from {view})"
-                )
-                select = ", ".join(f"cast({_ident(c)} as {t})" for c, t in TABLES[table])
-                con.execute(
-                    f"insert into {target} ({', '.join(map(_ident, columns))}) "
-                    f"select {select} from {view}"
-                )
-            finally:
-                con.unregister(view)
-            written[table] = len(frame)
+        for table, rows in frames.items():
+            written[table] = _insert_rows(con, f"{_ident(schema)}.{_ident(table)}", table, rows)
         con.execute("commit")
     except Exception as error:
         con.execute("rollback")

@@ -16,6 +16,23 @@ import pandas as pd
 
 from ml.config import MART_RELATION
 from ml.features import MartColumns, mart_columns
+from ml.training import TrainSettings
+
+# A protocol small enough for tests: four cheap families, 3-fold CV twice.
+QUICK_TRAINING = {
+    "families": ("dummy", "logreg", "tree", "knn"),
+    "search_size": 2,
+    "cv_folds": 3,
+    "cv_repeats": 2,
+    "oof_folds": 3,
+    "n_jobs": 1,
+    "permutation_repeats": 2,
+}
+
+
+def quick_settings(models_dir: Path, **overrides: object) -> TrainSettings:
+    """TrainSettings of QUICK_TRAINING writing the model to *models_dir*, with *overrides*."""
+    return TrainSettings(**{**QUICK_TRAINING, "models_dir": models_dir, **overrides})
 
 
 def synthetic_mart(

@@ -15,6 +15,7 @@ from ml.explain import (
     PROBABILITY,
     ExplainBudget,
     Explanation,
+    ShapRows,
     draw_plan,
     explain,
     explainer_route,
@@ -23,7 +24,6 @@ from ml.explain import (
     model_output,
     permutation_table,
     sampling_shap,
-    shap_long_table,
 )
 from ml.features import mart_columns
 
@@ -125,7 +125,7 @@ def test_shap_table_has_one_row_per_customer_and_feature() -> None:
     model, x = _fitted("tree")
     explanation = explain(model, x, seed=0, budget=BUDGET)
     ids = np.arange(500, 500 + len(x))
-    table = shap_long_table(explanation, x, ids, "run-1")
+    table = ShapRows(explanation, x, ids, "run-1", chunk_customers=37).frame()
     assert len(table) == len(x) * x.shape[1]
     assert list(table.columns) == [
         "run_id",

@@ -8,8 +8,10 @@ import duckdb
 import numpy as np
 import pytest
 
-from ml.data import MartError
+from ml.data import MartError, to_model_data
+from ml.explain import model_output
 from ml.features import mart_columns
+from ml.model_store import load_model
 from ml.score import main
 from ml.scoring import ScoreSettings, run_scoring
 from ml.training import TrainSettings, run_training
@@ -65,6 +67,40 @@ def test_scoring_a_new_export_uses_the_model_without_retraining(trained, tmp_pat
         first.tables["predictions"]["p_decline"], again.tables["predictions"]["p_decline"]
     )
     assert first.run_id != again.run_id
+
+
+def test_scoring_explains_every_scored_customer_exactly(trained, tmp_path: Path) -> None:
+    _, models, _ = trained
+    frame = synthetic_mart(n=30, seed=9, twins=0)
+    new_export = write_mart(tmp_path / "new.duckdb", frame)
+    result = run_scoring(new_export, ScoreSettings(models_dir=models, batch_rows=7))
+    with duckdb.connect(str(new_export), read_only=True) as con:
+        method, space, base = con.execute(
+            "select shap_method, shap_output_space, shap_base_value from ml.model_runs"
+        ).fetchone()
+        sums = con.execute(
+            "select customer_id, sum(shap_value), count(*) from ml.shap_values "
+            "where run_id = ? group by 1 order by 1",
+            [result.run_id],
+        ).fetchall()
+    assert method is not None  # the soft vote here: sampled, still additive
+    model, _ = load_model(models)
+    data = to_model_data(frame, mart_columns(), with_target=False)
+    expected = model_output(model, data.x, space)
+    order = np.argsort(data.customer_ids)
+    assert [c for c, _, _ in sums] == sorted(data.customer_ids.tolist())
+    assert {n for _, _, n in sums} == {len(mart_columns().features)}
+    np.testing.assert_allclose([base + v for _, v, _ in sums], expected[order], atol=1e-6)
+
+
+def test_scoring_without_shap_writes_predictions_only(trained, tmp_path: Path) -> None:
+    _, models, _ = trained
+    new_export = write_mart(tmp_path / "new.duckdb", synthetic_mart(n=30, seed=9, twins=0))
+    result = run_scoring(new_export, ScoreSettings(models_dir=models, explain=False))
+    assert set(result.tables) == {"model_runs", "predictions"}
+    with duckdb.connect(str(new_export), read_only=True) as con:
+        assert con.execute("select count(*) from ml.shap_values").fetchone() == (0,)
+        assert con.execute("select shap_method from ml.model_runs").fetchone() == (None,)
 
 
 def test_a_mart_whose_contract_changed_is_refused(trained) -> None:

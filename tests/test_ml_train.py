@@ -16,7 +16,7 @@ from ml.train import build_parser, main
 from ml.training import TrainSettings, run_training
 from ml.warehouse import TABLES, WarehouseError
 
-from .ml_fixtures import synthetic_mart, write_mart
+from .ml_fixtures import quick_settings, synthetic_mart, write_mart
 
 pytestmark = pytest.mark.slow
 
@@ -24,17 +24,7 @@ N_CUSTOMERS = 124  # 120 plus 4 duplicate records
 
 
 def _settings(tmp_path: Path, **overrides: object) -> TrainSettings:
-    quick = {
-        "families": ("dummy", "logreg", "tree", "knn"),
-        "search_size": 2,
-        "cv_folds": 3,
-        "cv_repeats": 2,
-        "oof_folds": 3,
-        "n_jobs": 1,
-        "permutation_repeats": 2,
-        "models_dir": tmp_path / "models",
-    }
-    return TrainSettings(**{**quick, **overrides})
+    return quick_settings(tmp_path / "models", **overrides)
 
 
 @pytest.fixture
@@ -111,15 +101,22 @@ def test_duplicate_records_share_their_side_and_fold(warehouse: Path, tmp_path: 
 def test_same_seed_and_data_give_identical_predictions(warehouse: Path, tmp_path: Path) -> None:
     first = run_training(warehouse, _settings(tmp_path, write_back=False, save_model=False))
     second = run_training(warehouse, _settings(tmp_path, write_back=False, save_model=False))
-    for table in ("predictions", "shap_values"):
-        a = first.tables[table].drop(columns="run_id")
-        b = second.tables[table].drop(columns="run_id")
-        assert a.equals(b), table
+    assert (
+        first.tables["predictions"]
+        .drop(columns="run_id")
+        .equals(second.tables["predictions"].drop(columns="run_id"))
+    )
+    assert (
+        first.tables["shap_values"]
+        .frame()
+        .drop(columns="run_id")
+        .equals(second.tables["shap_values"].frame().drop(columns="run_id"))
+    )
 
 
 def test_shap_values_add_up_to_the_final_model_probability(warehouse: Path, tmp_path: Path) -> None:
     result = run_training(warehouse, _settings(tmp_path, families=("tree",), ensemble_top_k=0))
-    shap = result.tables["shap_values"].groupby("customer_id")["shap_value"].sum()
+    shap = result.tables["shap_values"].frame().groupby("customer_id")["shap_value"].sum()
     predictions = result.tables["predictions"].set_index("customer_id")
     base = result.tables["model_runs"]["shap_base_value"].iloc[0]
     np.testing.assert_allclose(

@@ -35,95 +35,111 @@ medians as (
     from customers
 ),
 
-feature_values as (
-    {%- for feature in numeric %}
-        select
-            customers.customer_id,
-            '{{ feature }}' as feature,
-            cast(customers.{{ feature }} as varchar) as feature_value,
-            case
-                when customers.{{ feature }} >= medians.{{ feature }}
-                    then 'high'
-                else 'low'
-            end as feature_level
-        from customers
-        cross join medians
-        union all
-    {%- endfor %}
-    {%- for feature in categorical %}
-        select
-            customer_id,
-            '{{ feature }}' as feature,
-            cast({{ feature }} as varchar) as feature_value,
-            lower(cast({{ feature }} as varchar)) as feature_level
-        from customers
-        {{ "union all" if not loop.last }}
-    {%- endfor %}
-),
-
-drivers as (
+latest_shap as (
     select
         shap.customer_id,
         shap.feature,
         shap.shap_value,
-        feature_values.feature_value,
-        feature_values.feature_level,
         shap.feature in ({{ "'" ~ actionable | join("', '") ~ "'" }})
-            as is_actionable,
-        replace(
-            coalesce(
-                level_reason.reason_{{ language }},
-                any_reason.reason_{{ language }},
-                shap.feature
-            ),
-            '{value}',
-            feature_values.feature_value
-        ) as reason
+            as is_actionable
     from shap
     inner join latest
         on shap.customer_id = latest.customer_id and shap.run_id = latest.run_id
-    inner join feature_values
-        on
-            shap.customer_id = feature_values.customer_id
-            and shap.feature = feature_values.feature
-    left join reasons as level_reason
-        on
-            shap.feature = level_reason.feature
-            and lower(level_reason.level) = feature_values.feature_level
-    left join reasons as any_reason
-        on shap.feature = any_reason.feature and any_reason.level = '*'
+    where
+        shap.feature in (
+            {{ "'" ~ (numeric + categorical) | join("', '") ~ "'" }}
+        )
 ),
 
+-- Ranks first, on narrow rows (the sort is most of this model's cost at a
+-- million customers). One window, one sort, for both ranks: in descending
+-- SHAP order the positive values come first, so a positive row's position
+-- is its rank among the drivers toward decline, and the actionable rows
+-- counted up to it give its rank among the actionable ones.
 ranked as (
-    select
-        *,
-        row_number() over (
-            partition by customer_id, shap_value > 0
-            order by shap_value desc, feature asc
-        ) as rank_within_sign,
-        row_number() over (
-            partition by customer_id, shap_value > 0 and is_actionable
-            order by shap_value desc, feature asc
-        ) as rank_within_actionable_sign
-    from drivers
-),
-
-final as (
     select
         customer_id,
         feature,
         shap_value,
-        feature_value,
-        feature_level,
         is_actionable,
-        reason,
-        -- rank among the features pushing toward decline (positive SHAP)
-        case when shap_value > 0 then rank_within_sign end as driver_rank,
+        case
+            when shap_value > 0 then row_number() over by_customer
+        end as driver_rank,
         case
             when shap_value > 0 and is_actionable
-                then rank_within_actionable_sign
+                then
+                    count(*) filter (where is_actionable) over (
+                        by_customer
+                        rows between unbounded preceding and current row
+                    )
         end as actionable_driver_rank
+    from latest_shap
+    window by_customer as (
+        partition by customer_id order by shap_value desc, feature asc
+    )
+),
+
+-- Each row then takes its own feature's value from the customer's mart row:
+-- one join on customer_id, instead of joining an unpivoted copy of the mart
+-- (customers x features rows) on two keys.
+valued as (
+    select
+        ranked.*,
+        case ranked.feature
+            {%- for feature in numeric + categorical %}
+                when '{{ feature }}'
+                    then cast(customers.{{ feature }} as varchar)
+            {%- endfor %}
+        end as feature_value,
+        case ranked.feature
+            {%- for feature in numeric %}
+                when '{{ feature }}'
+                    then
+                        case
+                            when
+                                customers.{{ feature }}
+                                >= medians.{{ feature }}
+                                then 'high'
+                            else 'low'
+                        end
+            {%- endfor %}
+            {%- for feature in categorical %}
+                when '{{ feature }}'
+                    then lower(cast(customers.{{ feature }} as varchar))
+            {%- endfor %}
+        end as feature_level
     from ranked
+    inner join customers on ranked.customer_id = customers.customer_id
+    cross join medians
+),
+
+final as (
+    select
+        valued.customer_id,
+        valued.feature,
+        valued.shap_value,
+        valued.feature_value,
+        valued.feature_level,
+        valued.is_actionable,
+        replace(
+            coalesce(
+                level_reason.reason_{{ language }},
+                any_reason.reason_{{ language }},
+                valued.feature
+            ),
+            '{value}',
+            valued.feature_value
+        ) as reason,
+        -- rank among the features pushing toward decline (positive SHAP)
+        valued.driver_rank,
+        valued.actionable_driver_rank
+    from valued
+    left join reasons as level_reason
+        on
+            valued.feature = level_reason.feature
+            and lower(level_reason.level) = valued.feature_level
+    left join reasons as any_reason
+        on valued.feature = any_reason.feature and any_reason.level = '*'
 )
 
 select * from final
