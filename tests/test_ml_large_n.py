@@ -6,6 +6,7 @@ threshold is lowered so a 600-customer synthetic mart runs through it in seconds
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,7 @@ from ml.explain import Explanation, ShapRows, model_output
 from ml.features import mart_columns
 from ml.search import positive_proba
 from ml.splitting import groups_straddling, large_fold_list, stratified_group_sample
+from ml.train import main
 from ml.training import TrainSettings, run_training
 from ml.warehouse import write_run
 
@@ -211,3 +213,31 @@ def test_small_runs_keep_the_published_protocol(warehouse: Path, tmp_path: Path)
     ) == [("oof", 3)]
     (scheme,) = _rows(warehouse, "select cv_scheme from ml.model_runs")[0]
     assert not scheme.startswith("large-N")
+
+
+@pytest.mark.slow
+def test_cli_options_set_the_large_n_samples(warehouse: Path, tmp_path: Path) -> None:
+    options = ["--large-n", "300", "--search-sample", "150", "--fit-sample", "250"]
+    code = main(
+        [
+            "--build-duckdb",
+            str(warehouse),
+            "--no-publish",
+            "--no-progress",
+            "--models-dir",
+            str(tmp_path / "m"),
+            "--families",
+            "dummy,logreg",
+            "--search-size",
+            "1",
+            "--cv-folds",
+            "3",
+            "--cv-repeats",
+            "1",
+            *options,
+        ]
+    )
+    assert code == 0
+    (scheme,) = _rows(warehouse, "select cv_scheme from ml.model_runs")[0]
+    sizes = [int(n.replace(",", "")) for n in re.findall(r"sample of ([\d,]+)", scheme)]
+    assert abs(sizes[0] - 150) <= TWINS and abs(sizes[1] - 250) <= TWINS
