@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ml.config import ENV_DUCKDB, ENV_REPORTS_DIR, resolve_paths
 from ml.features import MartColumns, mart_columns
+from reports.config import DEFAULT_LIMITS, Limits
 from reports.data import load_report_data
 from reports.i18n import DEFAULT_LANGUAGE, LANGUAGES, Messages
 from reports.site import render_pages
@@ -60,14 +61,16 @@ def build_reports(
     out_dir: Path,
     lang: str = DEFAULT_LANGUAGE,
     columns: MartColumns | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[Path]:
     """Render every page from the warehouse at *duckdb_path* into *out_dir*; return the files.
 
     This is what `python -m ml.train` calls after a run. *columns* defaults to
-    the project's feature-mart contract.
+    the project's feature-mart contract; *limits* cap what a page reads and
+    shows of a large warehouse (reports/config.py).
     """
     messages = Messages(lang)
-    data = load_report_data(Path(duckdb_path), columns or mart_columns())
+    data = load_report_data(Path(duckdb_path), columns or mart_columns(), limits)
     pages = render_pages(data, messages)
     files = write_site(pages, Path(out_dir))
     log.info("wrote %d pages to %s", len(files), out_dir)

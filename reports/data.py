@@ -34,20 +34,29 @@ Everything else is read from dbt models whose columns are described in their
 yml files: staging.stg_shop_export__*, reference.label_map,
 reference.feature_reasons, reference.offer_catalogue, marts.customer_features,
 marts.customer_audit and segments.*.
+
+Nothing here reads a table whose size grows with the customers into pandas
+whole: what the pages show of such a table is aggregated, capped or thinned
+in DuckDB, within the limits of reports/config.py, and each frame that holds
+only a part says how large the whole is (a `Part`), so the page can say so.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ml.features import MartColumns
+from reports.config import DEFAULT_LIMITS, Limits
+from reports.sections import ClassBalance, sample_evenly
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +211,18 @@ class ModelRun:
     model_sha256: str | None = None
 
 
+@dataclass(frozen=True)
+class Part:
+    """How much of a table a frame holds: *n* of its *n_total* rows (all when equal)."""
+
+    n: int
+    n_total: int
+
+    @property
+    def is_partial(self) -> bool:
+        return self.n < self.n_total
+
+
 @dataclass
 class ModelData:
     """What the reports show about one training run."""
@@ -209,18 +230,32 @@ class ModelData:
     run: ModelRun
     curves: pd.DataFrame
     predictions: pd.DataFrame  # customer_id, p_decline, predicted_decline, declined
-    shap: pd.DataFrame  # customer_id, feature, shap_value
+    # The beeswarm's dots, already thinned per feature (read_shap_points):
+    # feature, position, customer_id, shap_value, feature_value_num.
+    shap: pd.DataFrame
+    shap_counts: dict[str, int]  # feature -> SHAP values the run stored (before thinning)
     importance: pd.DataFrame  # feature, mean_abs_shap, permutation_importance, …
 
 
 @dataclass
 class SegmentData:
-    """The segments.* models."""
+    """The segments.* models, as far as the pages show them (read_segments)."""
 
     summary: pd.DataFrame
+    # The listed customers: per segment at most Limits.segment_customers, largest
+    # profit at risk first; with their recommendations.
     customers: pd.DataFrame
-    key_profile: pd.DataFrame
     recommendations: pd.DataFrame
+    sizes: dict[str, int]  # segment -> customers in segments.customer_segments
+    map_points: pd.DataFrame  # customer_id, segment, p_decline, profit (thinned evenly)
+    risk_threshold: float | None
+    profit_threshold: float | None
+    key_profile: pd.DataFrame
+    # Feature means and SDs of each segment dbt did not profile, against all
+    # other customers: segment, feature, n, mean, std, comparison_n, …
+    moments: pd.DataFrame
+    offers_by_channel: pd.DataFrame  # segment, channel, n_offers, n_customers
+    offers_by_code: pd.DataFrame  # segment, offer_code, channel, driver, offer, n_customers
 
 
 @dataclass
@@ -228,19 +263,24 @@ class ReportData:
     """Everything the site is rendered from; parts the warehouse lacks are None."""
 
     columns: MartColumns
+    balance: ClassBalance  # over every active customer
+    # The customers the exploratory statistics are computed on: every active
+    # customer, or a random sample of them (feature_part says which).
     features: pd.DataFrame
+    feature_part: Part
     rows_per_file: pd.DataFrame
     audit_summary: pd.DataFrame
-    audit_records: pd.DataFrame
+    audit_records: pd.DataFrame  # at most Limits.audit_records_per_reason per reason
     label_spellings: pd.DataFrame
     label_map: pd.DataFrame
-    period_values: pd.DataFrame
+    periods: pd.DataFrame  # measure, period, declined, mean, median, n (read_period_summary)
     feature_reasons: pd.DataFrame
     offer_catalogue: pd.DataFrame
     runs: list[ModelRun] = field(default_factory=list)
     candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
     model: ModelData | None = None
     segments: SegmentData | None = None
+    limits: Limits = DEFAULT_LIMITS  # what the frames above were capped to, for the notes
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -295,6 +335,75 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable | None = None
     return con.execute(sql, list(params or [])).df()
 
 
+@contextmanager
+def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the enclosed queries on one DuckDB thread: for sums of doubles (avg, stddev).
+
+    With several threads DuckDB adds partial sums in whichever order the
+    threads finish, so over a million rows the last digits of a mean change
+    from run to run, and with them the page's bytes (its sort keys, at
+    worst a rounded figure). One thread adds in the table's order. Counts,
+    medians and sorts are exact and keep every thread.
+    """
+    ((threads,),) = con.execute("select current_setting('threads')").fetchall()
+    con.execute("set threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"set threads = {int(threads)}")
+
+
+def _evenly_spaced(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    params: list,
+    order_by: str,
+    limit: int,
+    partition: str | None = None,
+) -> tuple[pd.DataFrame, dict[object, int]]:
+    """At most *limit* rows of query *source* per value of its column *partition*, spread
+    evenly over the rows sorted by *order_by*; and how many rows each partition has.
+
+    The rule is sections.sample_evenly on the sorted rows (the positions are
+    computed there and picked here), so the dots a chart shows are the ones
+    it would pick from the whole table; only they leave DuckDB. The result
+    has *source*'s columns and `position`, the row's 0-based rank in its
+    partition, sorted by partition and position. *params* fill *source*'s
+    placeholders.
+
+    One query per partition: DuckDB ranks 16 partitions of a million rows
+    several times faster one by one than in one partitioned window.
+    """
+    if partition is None:
+        ((n,),) = con.execute(f"select count(*) from ({source})", params).fetchall()
+        counts: dict[object, int] = {None: int(n)}
+    else:
+        rows = con.execute(
+            f"select {partition}, count(*) from ({source}) group by all order by 1", params
+        ).fetchall()
+        counts = {key: int(n) for key, n in rows}
+    frames = []
+    for key, n in counts.items():
+        where, key_params = ("", []) if partition is None else (f"where {partition} = ?", [key])
+        frames.append(
+            _df(
+                con,
+                f"""
+                select * from (
+                    select *, row_number() over (order by {order_by}) - 1 as position
+                    from ({source}) {where}
+                )
+                where position in (select unnest(?))
+                order by position
+                """,
+                [*params, *key_params, sample_evenly(n, limit).tolist()],
+            )
+        )
+    if not frames:
+        return _df(con, f"select *, 0 as position from ({source}) limit 0", params), counts
+    return pd.concat(frames, ignore_index=True), counts
+
+
 # --- Data quality -----------------------------------------------------------------------------
 
 
@@ -325,16 +434,28 @@ def read_audit_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
-def read_audit_records(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every audited record (the audit timestamp is left out: pages stay deterministic)."""
+def read_audit_records(
+    con: duckdb.DuckDBPyConnection, per_reason: int = DEFAULT_LIMITS.audit_records_per_reason
+) -> pd.DataFrame:
+    """Audited records, at most *per_reason* of each reason, lowest customer ids first.
+
+    The audit timestamp is left out: pages stay deterministic. The overview
+    counts every record in read_audit_summary; the list is for looking cases up.
+    """
     return _df(
         con,
         """
         select customer_id, reason, action, source_file, source_line, period,
                raw_value, robust_value, duplicate_group_id, detail
         from marts.customer_audit
+        qualify row_number() over (
+            partition by reason
+            order by customer_id, source_file, source_line, period,
+                     raw_value, robust_value, duplicate_group_id, detail, action
+        ) <= ?
         order by reason, customer_id, source_file, source_line, period
         """,
+        [per_reason],
     )
 
 
@@ -374,40 +495,87 @@ def read_label_spellings(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 # --- Features and periods ---------------------------------------------------------------------
 
 
-def read_features(con: duckdb.DuckDBPyConnection, columns: MartColumns) -> pd.DataFrame:
-    """The feature mart with the contract's columns, ordered by customer id."""
+def read_class_balance(con: duckdb.DuckDBPyConnection, columns: MartColumns) -> ClassBalance:
+    """Active customers whose activity declined and those who kept it, counted over all."""
+    target = _quote(columns.target)
+    ((n_declined, n),) = con.execute(
+        f"select count(*) filter (where {target}), count(*) from marts.customer_features"
+    ).fetchall()
+    return ClassBalance(n_declined=int(n_declined), n_same=int(n) - int(n_declined))
+
+
+def read_features(
+    con: duckdb.DuckDBPyConnection,
+    columns: MartColumns,
+    limit: int = DEFAULT_LIMITS.eda_sample,
+    seed: int = DEFAULT_LIMITS.eda_sample_seed,
+) -> tuple[pd.DataFrame, Part]:
+    """The feature mart with the contract's columns, ordered by customer id: every customer
+    up to *limit*, else a simple random sample of *limit* customers.
+
+    The sample is drawn without replacement from the sorted customer ids with
+    numpy's default_rng(*seed*), so the same warehouse gives the same sample.
+    The exploratory statistics need the customers' rows (ranks, histograms,
+    associations). With 50 000 customers the standard error of a class mean
+    is under 1 % of the feature's standard deviation, while the time and
+    memory of the statistics would keep growing with every customer.
+    """
     select = ", ".join(_quote(c) for c in columns.all)
-    return _df(con, f"select {select} from marts.customer_features order by {_quote(columns.id)}")
+    id_col = _quote(columns.id)
+    ((n_total,),) = con.execute("select count(*) from marts.customer_features").fetchall()
+    if n_total <= limit:
+        frame = _df(con, f"select {select} from marts.customer_features order by {id_col}")
+        return frame, Part(len(frame), int(n_total))
+    ids = _df(con, f"select {id_col} as id from marts.customer_features order by {id_col}")
+    rng = np.random.default_rng(seed)
+    picked = np.sort(rng.choice(ids["id"].to_numpy(), size=limit, replace=False))
+    frame = _df(
+        con,
+        f"select {select} from marts.customer_features "
+        f"where {id_col} in (select unnest(?)) order by {id_col}",
+        [picked.tolist()],
+    )
+    return frame, Part(len(frame), int(n_total))
 
 
-def read_period_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Revenue and minutes per active customer and period (long: customer_id, measure, period,
-    value).
+def read_period_summary(con: duckdb.DuckDBPyConnection, columns: MartColumns) -> pd.DataFrame:
+    """Mean, median and count of revenue and minutes per period and class, over every active
+    customer: measure, period, declined, mean, median, n (unordered: eda.order_periods).
 
     Revenue as the mart uses it: an implausible value replaced by the robust
-    value recorded in the audit.
+    value recorded in the audit. Aggregated here: the values are one row per
+    customer and period, millions of them in a large export.
     """
-    return _df(
-        con,
-        """
-        with active as (select customer_id from marts.customer_features),
-        replaced as (
-            select customer_id, period, robust_value
-            from marts.customer_audit where reason = 'implausible_revenue'
+    with _one_thread(con):
+        return _df(
+            con,
+            f"""
+            with active as (
+                select {_quote(columns.id)} as customer_id, {_quote(columns.target)} as declined
+                from marts.customer_features
+            ),
+            replaced as (
+                select customer_id, period, robust_value
+                from marts.customer_audit where reason = 'implausible_revenue'
+            ),
+            period_values as (
+                select r.customer_id, 'revenue' as measure, r.period,
+                       coalesce(replaced.robust_value, r.revenue) as value
+                from staging.stg_shop_export__monthly_revenues as r
+                left join replaced
+                    on r.customer_id = replaced.customer_id and r.period = replaced.period
+                union all
+                select m.customer_id, 'minutes' as measure, m.period, cast(m.minutes as double)
+                from staging.stg_shop_export__monthly_minutes as m
+            )
+            select v.measure, v.period, cast(a.declined as boolean) as declined,
+                   avg(v.value) as mean, median(v.value) as median, count(*) as n
+            from period_values as v
+            inner join active as a using (customer_id)
+            where a.declined is not null
+            group by all
+            """,
         )
-        select r.customer_id, 'revenue' as measure, r.period,
-               coalesce(replaced.robust_value, r.revenue) as value
-        from staging.stg_shop_export__monthly_revenues as r
-        inner join active using (customer_id)
-        left join replaced
-            on r.customer_id = replaced.customer_id and r.period = replaced.period
-        union all
-        select m.customer_id, 'minutes' as measure, m.period, cast(m.minutes as double)
-        from staging.stg_shop_export__monthly_minutes as m
-        inner join active using (customer_id)
-        order by measure, period, customer_id
-        """,
-    )
 
 
 def read_reference(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
@@ -512,17 +680,31 @@ def read_predictions(
     )
 
 
-def read_shap(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
-    """Per-customer SHAP values of a run, long: customer_id, feature, shap_value,
-    feature_value_num (the value the model saw; NULL for categorical features)."""
+def read_shap_points(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    per_feature: int = DEFAULT_LIMITS.swarm_points_per_feature,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The dots of a run's SHAP beeswarm and the SHAP values stored per feature.
+
+    Dots: per feature at most *per_feature* customers, spread evenly over the
+    customers sorted by SHAP value (ties by customer id): feature, customer_id,
+    shap_value, feature_value_num (the value the model saw; NULL for
+    categorical features), position (rank in the sorted values). The table
+    holds one row per customer and feature, 16 million at a million
+    customers; the chart never shows more than these.
+    """
     if not has_table(con, "ml", "shap_values"):
-        return pd.DataFrame(columns=["customer_id", "feature", "shap_value", "feature_value_num"])
-    return _df(
+        empty = ["feature", "customer_id", "shap_value", "feature_value_num", "position"]
+        return pd.DataFrame(columns=empty), {}
+    return _evenly_spaced(
         con,
-        "select customer_id, feature, shap_value, feature_value_num "
-        f"from ({mapped_select(con, 'shap_values')}) "
-        "where run_id = ? order by feature, customer_id",
+        "select feature, customer_id, shap_value, feature_value_num "
+        f"from ({mapped_select(con, 'shap_values')}) where run_id = ?",
         [run_id],
+        order_by="shap_value asc nulls last, customer_id",
+        limit=per_feature,
+        partition="feature",
     )
 
 
@@ -548,28 +730,36 @@ def read_importance(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame
             )
     if not has_table(con, "ml", "shap_values"):
         return pd.DataFrame(columns=list(ML_COLUMNS["feature_importance"]))
-    return _df(
-        con,
-        f"""
-        select run_id, feature, avg(abs(shap_value)) as mean_abs_shap,
-               cast(null as double) as permutation_importance,
-               cast(null as double) as permutation_importance_std
-        from ({mapped_select(con, "shap_values")})
-        where run_id = ?
-        group by run_id, feature
-        order by mean_abs_shap desc, feature
-        """,
-        [run_id],
-    )
+    with _one_thread(con):
+        return _df(
+            con,
+            f"""
+            select run_id, feature, avg(abs(shap_value)) as mean_abs_shap,
+                   cast(null as double) as permutation_importance,
+                   cast(null as double) as permutation_importance_std
+            from ({mapped_select(con, "shap_values")})
+            where run_id = ?
+            group by run_id, feature
+            order by mean_abs_shap desc, feature
+            """,
+            [run_id],
+        )
 
 
-def read_model(con: duckdb.DuckDBPyConnection, run: ModelRun, columns: MartColumns) -> ModelData:
+def read_model(
+    con: duckdb.DuckDBPyConnection,
+    run: ModelRun,
+    columns: MartColumns,
+    limits: Limits = DEFAULT_LIMITS,
+) -> ModelData:
     """Everything the overview shows about *run*."""
+    shap, shap_counts = read_shap_points(con, run.run_id, limits.swarm_points_per_feature)
     return ModelData(
         run=run,
         curves=read_curves(con, run.run_id),
         predictions=read_predictions(con, run.run_id, columns),
-        shap=read_shap(con, run.run_id),
+        shap=shap,
+        shap_counts=shap_counts,
         importance=read_importance(con, run.run_id),
     )
 
@@ -577,41 +767,222 @@ def read_model(con: duckdb.DuckDBPyConnection, run: ModelRun, columns: MartColum
 # --- Segments ---------------------------------------------------------------------------------
 
 
-def read_segments(con: duckdb.DuckDBPyConnection) -> SegmentData | None:
-    """The segments.* models, or None before the first ML run built them."""
+# A segment's customers by profit at risk, largest first (ties: lowest id): the
+# order of the segment page's list, and so of which customers it lists.
+_BY_PROFIT_AT_RISK = "profit_at_risk desc nulls last, customer_id"
+
+
+def read_segment_customers(
+    con: duckdb.DuckDBPyConnection, per_segment: int = DEFAULT_LIMITS.segment_customers
+) -> pd.DataFrame:
+    """The customers the segment pages list: per segment the *per_segment* with the
+    largest profit at risk, all segments together in that order.
+
+    The ranking reads only the columns it orders by; the other columns (the
+    reasons are long texts) are fetched for the chosen customers alone, which
+    keeps DuckDB's memory at a million customers to a fraction.
+    """
+    return _df(
+        con,
+        f"""
+        select * exclude (risk_threshold), cast(risk_threshold as double) as risk_threshold
+        from segments.customer_segments
+        where customer_id in (
+            select customer_id from segments.customer_segments
+            qualify row_number() over (partition by segment order by {_BY_PROFIT_AT_RISK}) <= ?
+        )
+        order by {_BY_PROFIT_AT_RISK}
+        """,
+        [per_segment],
+    )
+
+
+def read_recommendations_of(
+    con: duckdb.DuckDBPyConnection, customer_ids: Iterable[int]
+) -> pd.DataFrame:
+    """The offers of *customer_ids* (those a segment page lists; the others are not shown)."""
+    if not has_table(con, "segments", "customer_recommendations"):
+        return pd.DataFrame()
+    return _df(
+        con,
+        "select * from segments.customer_recommendations "
+        "where customer_id in (select unnest(?)) "
+        f"order by {_BY_PROFIT_AT_RISK}, offer_rank",
+        [[int(c) for c in customer_ids]],
+    )
+
+
+def read_segment_sizes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Customers per segment in segments.customer_segments."""
+    frame = _df(con, "select segment, count(*) as n from segments.customer_segments group by 1")
+    return {str(k): int(n) for k, n in zip(frame["segment"], frame["n"], strict=True)}
+
+
+def read_segment_map(
+    con: duckdb.DuckDBPyConnection, limit: int = DEFAULT_LIMITS.map_points
+) -> pd.DataFrame:
+    """The segment map's points: at most *limit* customers, evenly spaced in id order."""
+    points, _ = _evenly_spaced(
+        con,
+        "select customer_id, segment, p_decline, profit from segments.customer_segments",
+        [],
+        order_by="customer_id",
+        limit=limit,
+    )
+    return points
+
+
+def read_thresholds(con: duckdb.DuckDBPyConnection) -> tuple[float | None, float | None]:
+    """The risk and profit thresholds the segments were cut at (the same on every row)."""
+    rows = con.execute(
+        "select cast(risk_threshold as double), cast(profit_threshold as double) "
+        f"from segments.customer_segments order by {_BY_PROFIT_AT_RISK} limit 1"
+    ).fetchall()
+    if not rows:
+        return None, None
+    risk, profit = rows[0]
+    return _none_if_na(risk), _none_if_na(profit)  # type: ignore[return-value]
+
+
+def read_offer_counts(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Offers of every segment counted over all its customers, (by channel, by offer).
+
+    By channel: segment, channel, n_offers, n_customers; most offers first.
+    By offer: segment, offer_code, channel, driver, n_customers, offer (the
+    text dbt wrote, of the offer's first customer by profit at risk); most
+    customers first.
+    """
+    if not has_table(con, "segments", "customer_recommendations"):
+        return (
+            pd.DataFrame(columns=["segment", "channel", "n_offers", "n_customers"]),
+            pd.DataFrame(
+                columns=["segment", "offer_code", "channel", "driver", "n_customers", "offer"]
+            ),
+        )
+    by_channel = _df(
+        con,
+        """
+        select segment, channel, count(offer_code) as n_offers,
+               count(distinct customer_id) as n_customers
+        from segments.customer_recommendations
+        group by segment, channel
+        order by segment, n_offers desc, channel
+        """,
+    )
+    by_code = _df(
+        con,
+        f"""
+        select segment, offer_code, channel, driver,
+               count(distinct customer_id) as n_customers,
+               first(offer order by {_BY_PROFIT_AT_RISK}, offer_rank) as offer
+        from segments.customer_recommendations
+        group by segment, offer_code, channel, driver
+        order by segment, n_customers desc, offer_code
+        """,
+    )
+    return by_channel, by_code
+
+
+def profile_features(columns: MartColumns) -> list[str]:
+    """The features a segment profile compares: numeric ones and yes/no ones (as shares)."""
+    booleans = [c for c in columns.categorical if columns.data_types.get(c) == "boolean"]
+    return [*columns.numeric, *booleans]
+
+
+def read_segment_moments(
+    con: duckdb.DuckDBPyConnection, columns: MartColumns, segments: list[str]
+) -> pd.DataFrame:
+    """Count, mean and sample SD of each profile feature in each of *segments* and in all
+    other active customers: segment, feature, n, mean, std, comparison_n, comparison_mean,
+    comparison_std (eda.welch_row turns them into a profile row).
+
+    Computed over every customer here rather than from frames of customers,
+    which at a million customers would be the mart in memory.
+    """
+    names = ["segment", "feature", "n", "mean", "std"]
+    names += ["comparison_n", "comparison_mean", "comparison_std"]
+    features = profile_features(columns)
+    if not segments or not features:
+        return pd.DataFrame(columns=names)
+    stats = ", ".join(
+        f"avg(cast({_quote(f)} as double)) as {_quote('mean:' + f)}, "
+        f"stddev_samp(cast({_quote(f)} as double)) as {_quote('std:' + f)}"
+        for f in features
+    )
+    with _one_thread(con):
+        wide = _df(
+            con,
+            f"""
+            with member as (
+                select f.*, s.segment as _segment
+                from marts.customer_features as f
+                left join segments.customer_segments as s
+                    on f.{_quote(columns.id)} = s.customer_id
+            )
+            select wanted.segment, coalesce(member._segment = wanted.segment, false) as inside,
+                   count(*) as n, {stats}
+            from (select unnest(?) as segment) as wanted
+            cross join member
+            group by all
+            """,
+            [list(segments)],
+        )
+    rows = []
+    for segment in segments:
+        sides = {bool(r["inside"]): r for r in wide[wide["segment"] == segment].to_dict("records")}
+        inside, rest = sides.get(True, {}), sides.get(False, {})
+        for f in features:
+            rows.append([segment, f, *_moments(inside, f), *_moments(rest, f)])
+    return pd.DataFrame(rows, columns=names)
+
+
+def _moments(side: dict, feature: str) -> list:
+    """n, mean, std of *feature* from one row of read_segment_moments' wide result."""
+    return [_none_if_na(side.get(k)) for k in ("n", f"mean:{feature}", f"std:{feature}")]
+
+
+def read_segments(
+    con: duckdb.DuckDBPyConnection, columns: MartColumns, limits: Limits = DEFAULT_LIMITS
+) -> SegmentData | None:
+    """The segments.* models as the pages show them, or None before the first ML run
+    built them: per segment its listed customers, sizes, map points and offer counts."""
     needed = ("segment_summary", "customer_segments", "key_segment_profile")
     if not all(has_table(con, "segments", t) for t in needed):
         return None
-    recommendations = (
-        _df(
-            con,
-            "select * from segments.customer_recommendations "
-            "order by profit_at_risk desc, customer_id, offer_rank",
-        )
-        if has_table(con, "segments", "customer_recommendations")
-        else pd.DataFrame()
+    summary = _df(
+        con,
+        "select * from segments.segment_summary "
+        "order by is_key_segment desc, risk_band, profit_band, segment",
     )
+    key_profile = _df(con, "select * from segments.key_segment_profile order by difference_rank")
+    profiled = set(key_profile["key_segment"]) if "key_segment" in key_profile else set()
+    unprofiled = [s for s in summary["segment"] if s not in profiled]
+    risk_threshold, profit_threshold = read_thresholds(con)
+    by_channel, by_code = read_offer_counts(con)
+    customers = read_segment_customers(con, limits.segment_customers)
     return SegmentData(
-        summary=_df(
-            con,
-            "select * from segments.segment_summary "
-            "order by is_key_segment desc, risk_band, profit_band, segment",
-        ),
-        customers=_df(
-            con,
-            "select * exclude (risk_threshold), cast(risk_threshold as double) as risk_threshold "
-            "from segments.customer_segments order by profit_at_risk desc, customer_id",
-        ),
-        key_profile=_df(con, "select * from segments.key_segment_profile order by difference_rank"),
-        recommendations=recommendations,
+        summary=summary,
+        customers=customers,
+        recommendations=read_recommendations_of(con, customers["customer_id"]),
+        sizes=read_segment_sizes(con),
+        map_points=read_segment_map(con, limits.map_points),
+        risk_threshold=risk_threshold,
+        profit_threshold=profit_threshold,
+        key_profile=key_profile,
+        moments=read_segment_moments(con, columns, unprofiled),
+        offers_by_channel=by_channel,
+        offers_by_code=by_code,
     )
 
 
 # --- Everything -------------------------------------------------------------------------------
 
 
-def load_report_data(path: Path, columns: MartColumns) -> ReportData:
-    """Read everything the site needs from the warehouse at *path*, read-only."""
+def load_report_data(
+    path: Path, columns: MartColumns, limits: Limits = DEFAULT_LIMITS
+) -> ReportData:
+    """Read everything the site needs from the warehouse at *path*, read-only, within
+    *limits* (reports/config.py)."""
     with connect(path) as con:
         if not has_table(con, "marts", "customer_features"):
             raise ValueError(f"{path}: marts.customer_features is missing; build the warehouse")
@@ -619,25 +990,32 @@ def load_report_data(path: Path, columns: MartColumns) -> ReportData:
             log.warning("ml.%s lacks %s: shown as missing", table, ", ".join(lacking))
         runs = read_model_runs(con)
         chosen = latest_training_run(runs)
+        features, feature_part = read_features(
+            con, columns, limits.eda_sample, limits.eda_sample_seed
+        )
         data = ReportData(
             columns=columns,
-            features=read_features(con, columns),
+            balance=read_class_balance(con, columns),
+            features=features,
+            feature_part=feature_part,
             rows_per_file=read_rows_per_file(con),
             audit_summary=read_audit_summary(con),
-            audit_records=read_audit_records(con),
+            audit_records=read_audit_records(con, limits.audit_records_per_reason),
             label_spellings=read_label_spellings(con),
             label_map=read_reference(con, "label_map"),
-            period_values=read_period_values(con),
+            periods=read_period_summary(con, columns),
             feature_reasons=read_reference(con, "feature_reasons"),
             offer_catalogue=read_reference(con, "offer_catalogue"),
             runs=runs,
             candidates=read_candidates(con),
-            model=read_model(con, chosen, columns) if chosen else None,
-            segments=read_segments(con),
+            model=read_model(con, chosen, columns, limits) if chosen else None,
+            segments=read_segments(con, columns, limits),
+            limits=limits,
         )
     log.info(
-        "read %d customers, %d model runs, segments %s",
-        len(data.features),
+        "read %d customers (%d for the statistics), %d model runs, segments %s",
+        data.balance.n,
+        feature_part.n,
         len(runs),
         "present" if data.segments is not None else "absent",
     )

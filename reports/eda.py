@@ -175,14 +175,23 @@ def association(frame: pd.DataFrame, a: str, b: str, categorical: set[str]) -> A
 def association_matrix(
     frame: pd.DataFrame, columns: Sequence[str], categorical: set[str]
 ) -> list[list[Association]]:
-    """Every pair of *columns* (rows × columns, diagonal = 1)."""
-    return [
-        [
-            Association(a, b, 1.0, "identity") if a == b else association(frame, a, b, categorical)
-            for b in columns
-        ]
-        for a in columns
-    ]
+    """Every pair of *columns* (rows × columns, diagonal = 1).
+
+    Each measure is symmetric, so a pair is computed once, above the
+    diagonal, and mirrored below it: half the work on a large sample.
+    """
+    matrix: list[list[Association]] = []
+    for i, a in enumerate(columns):
+        row = []
+        for j, b in enumerate(columns):
+            if i == j:
+                row.append(Association(a, b, 1.0, "identity"))
+            elif i < j:
+                row.append(association(frame, a, b, categorical))
+            else:  # row j is complete: mirror its cell
+                row.append(Association(a, b, matrix[j][i].value, matrix[j][i].method))
+        matrix.append(row)
+    return matrix
 
 
 def strong_pairs(
@@ -223,24 +232,11 @@ def class_histograms(
     return edges, a / max(a.sum(), 1), b / max(b.sum(), 1)
 
 
-def period_summary(
-    period_values: pd.DataFrame, declined: pd.Series, period_order: Sequence[str]
-) -> pd.DataFrame:
-    """Mean and median per measure, period and class.
-
-    *period_values*: customer_id, measure, period, value; *declined*: indexed by
-    customer id. Periods come out in *period_order* (unknown ones last).
-    """
-    frame = period_values.copy()
-    frame["declined"] = frame["customer_id"].map(declined.astype(bool))
-    frame = frame.dropna(subset=["declined"])
-    out = (
-        frame.groupby(["measure", "period", "declined"])["value"]
-        .agg(mean="mean", median="median", n="size")
-        .reset_index()
-    )
+def order_periods(summary: pd.DataFrame, period_order: Sequence[str]) -> pd.DataFrame:
+    """The per-period summary (measure, period, declined, mean, median, n) in reading order:
+    revenue before minutes, decliners first, periods in *period_order* (unknown ones last)."""
     rank = {p: i for i, p in enumerate(period_order)}
-    out["period_rank"] = out["period"].map(lambda p: rank.get(p, len(rank)))
+    out = summary.assign(period_rank=summary["period"].map(lambda p: rank.get(p, len(rank))))
     out = out.sort_values(
         ["measure", "declined", "period_rank", "period"],
         ascending=[False, False, True, True],
@@ -266,48 +262,80 @@ class ProfileRow:
     is_significant: bool
 
 
-def welch_profile(
-    group: pd.DataFrame, comparison: pd.DataFrame, features: Sequence[str]
-) -> list[ProfileRow]:
-    """Feature means of *group* vs *comparison*, largest standardized difference first.
+@dataclass(frozen=True)
+class Moments:
+    """Count, mean and sample SD of a feature in one group (NaN where undefined)."""
 
-    The same statistics and rule as dbt model key_segment_profile (sample
-    standard deviations, pooled-average SD, Welch's t, |t| ≥ 1.96), for the
-    segments that model does not cover.
-    """
-    rows = []
-    for feature in features:
-        a = group[feature].astype(float)
-        b = comparison[feature].astype(float)
-        n, m = len(a), len(b)
-        mean_a = float(a.mean()) if n else math.nan
-        mean_b = float(b.mean()) if m else math.nan
-        sd_a = float(a.std(ddof=1)) if n >= 2 else math.nan
-        sd_b = float(b.std(ddof=1)) if m >= 2 else math.nan
-        diff = mean_a - mean_b
-        pooled = math.sqrt((sd_a**2 + sd_b**2) / 2) if n >= 2 and m >= 2 else math.nan
-        se = math.sqrt(sd_a**2 / n + sd_b**2 / m) if n >= 2 and m >= 2 else math.nan
-        std_diff = diff / pooled if pooled else math.nan
-        t = diff / se if se else math.nan
-        rows.append(
-            ProfileRow(
-                feature=feature,
-                n=n,
-                mean=mean_a,
-                std=sd_a,
-                comparison_n=m,
-                comparison_mean=mean_b,
-                comparison_std=sd_b,
-                difference=diff,
-                standardized_difference=std_diff,
-                welch_t=t,
-                is_significant=bool(not math.isnan(t) and abs(t) >= WELCH_T_CRITICAL),
-            )
+    n: int
+    mean: float
+    std: float
+
+    @classmethod
+    def of(cls, values: pd.Series) -> Moments:
+        values = values.astype(float)
+        n = len(values)
+        return cls(
+            n=n,
+            mean=float(values.mean()) if n else math.nan,
+            std=float(values.std(ddof=1)) if n >= 2 else math.nan,
         )
+
+    @classmethod
+    def from_aggregates(cls, n: object, mean: object, std: object) -> Moments:
+        """From SQL count, avg and stddev_samp, whose NULLs (no or one row) become NaN."""
+
+        def number(value: object) -> float:
+            return math.nan if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+        count = 0 if n is None or pd.isna(n) else int(n)  # type: ignore[arg-type]
+        return cls(n=count, mean=number(mean), std=number(std) if count >= 2 else math.nan)
+
+
+def welch_row(feature: str, group: Moments, comparison: Moments) -> ProfileRow:
+    """One feature of a segment against its comparison group, by the rule of dbt model
+    key_segment_profile: sample SDs, pooled-average SD, Welch's t, |t| ≥ 1.96.
+
+    Works from the groups' moments, so a profile can be computed from
+    aggregates over millions of customers as well as from frames.
+    """
+    n, m = group.n, comparison.n
+    sd_a, sd_b = group.std, comparison.std
+    diff = group.mean - comparison.mean
+    pooled = math.sqrt((sd_a**2 + sd_b**2) / 2) if n >= 2 and m >= 2 else math.nan
+    se = math.sqrt(sd_a**2 / n + sd_b**2 / m) if n >= 2 and m >= 2 else math.nan
+    std_diff = diff / pooled if pooled else math.nan
+    t = diff / se if se else math.nan
+    return ProfileRow(
+        feature=feature,
+        n=n,
+        mean=group.mean,
+        std=sd_a if n >= 2 else math.nan,
+        comparison_n=m,
+        comparison_mean=comparison.mean,
+        comparison_std=sd_b if m >= 2 else math.nan,
+        difference=diff,
+        standardized_difference=std_diff,
+        welch_t=t,
+        is_significant=bool(not math.isnan(t) and abs(t) >= WELCH_T_CRITICAL),
+    )
+
+
+def sort_profile(rows: Sequence[ProfileRow]) -> list[ProfileRow]:
+    """Largest absolute standardized difference first (undefined ones last, by name)."""
     return sorted(
         rows,
         key=lambda r: (
             -(0.0 if math.isnan(r.standardized_difference) else abs(r.standardized_difference)),
             r.feature,
         ),
+    )
+
+
+def welch_profile(
+    group: pd.DataFrame, comparison: pd.DataFrame, features: Sequence[str]
+) -> list[ProfileRow]:
+    """Feature means of *group* vs *comparison*, largest standardized difference first
+    (welch_row for each feature)."""
+    return sort_profile(
+        [welch_row(f, Moments.of(group[f]), Moments.of(comparison[f])) for f in features]
     )

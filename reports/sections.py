@@ -31,11 +31,6 @@ class ClassBalance:
         return self.n_declined / self.n if self.n else math.nan
 
 
-def class_balance(target: pd.Series) -> ClassBalance:
-    declined = int(target.astype(bool).sum())
-    return ClassBalance(n_declined=declined, n_same=len(target) - declined)
-
-
 @dataclass(frozen=True)
 class Confusion:
     """Offers at the threshold against what happened (positive = activity declined)."""
@@ -102,32 +97,6 @@ def run_confusions(run: object, predictions: pd.DataFrame | None) -> list[tuple[
         if stored is not None:
             out.append((stored, dataset))
     return out
-
-
-def offers_by_channel(recommendations: pd.DataFrame, segment: str) -> pd.DataFrame:
-    """Offers of *segment* per channel: channel, n_offers, n_customers (most offers first)."""
-    recs = recommendations[recommendations["segment"] == segment]
-    if recs.empty:
-        return pd.DataFrame(columns=["channel", "n_offers", "n_customers"])
-    out = recs.groupby("channel").agg(
-        n_offers=("offer_code", "size"), n_customers=("customer_id", "nunique")
-    )
-    return out.reset_index().sort_values(
-        ["n_offers", "channel"], ascending=[False, True], ignore_index=True
-    )
-
-
-def offers_by_code(recommendations: pd.DataFrame, segment: str) -> pd.DataFrame:
-    """Offers of *segment* per offer: offer_code, channel, driver, n_customers (most first)."""
-    recs = recommendations[recommendations["segment"] == segment]
-    if recs.empty:
-        return pd.DataFrame(columns=["offer_code", "channel", "driver", "n_customers"])
-    out = recs.groupby(["offer_code", "channel", "driver"], as_index=False).agg(
-        n_customers=("customer_id", "nunique")
-    )
-    return out.sort_values(
-        ["n_customers", "offer_code"], ascending=[False, True], ignore_index=True
-    )
 
 
 def key_segment(summary: pd.DataFrame) -> pd.Series | None:

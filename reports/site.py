@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from reports import charts, eda, findings, sections
 from reports.charts import BarGroup, ChartText, PointGroup, Series, SwarmRow
-from reports.data import PERIOD_ORDER, ModelData, ModelRun, ReportData, SegmentData
+from reports.data import PERIOD_ORDER, ModelData, ModelRun, Part, ReportData, SegmentData
 from reports.i18n import Messages
 from reports.quality import label_fixes
 
@@ -30,11 +30,8 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 ASSETS_DIR = TEMPLATES_DIR / "assets"
 
 # Rows a long table shows per page (the sorting script paginates; print shows all).
+# How many rows a page holds at all is capped while reading: reports/config.py.
 PAGE_SIZE = 25
-# Dots per feature in the SHAP beeswarm, and points in the segment map: beyond
-# these the page gets heavy without showing more (thinned evenly, deterministic).
-SWARM_POINTS_PER_FEATURE = 400
-MAP_POINTS = 3000
 
 
 @dataclass(frozen=True)
@@ -120,10 +117,19 @@ def segment_display_name(t: Messages, row: pd.Series | dict) -> str:
 
 def quality_context(data: ReportData, t: Messages) -> dict:
     fixes = label_fixes(data.label_spellings, data.label_map)
+    listed = Part(len(data.audit_records), int(data.audit_summary["n_records"].sum()))
     return {
         "rows_per_file": records(data.rows_per_file),
         "audit_summary": records(data.audit_summary),
         "audit_records": records(data.audit_records),
+        "audit_records_note": t(
+            "quality.audit_records_capped",
+            shown=t.number(listed.n),
+            total=t.number(listed.n_total),
+            per_reason=t.number(data.limits.audit_records_per_reason),
+        )
+        if listed.is_partial
+        else None,
         "label_fixes": records(fixes),
         "n_label_fix_rows": int(fixes["n_rows"].sum()) if not fixes.empty else 0,
     }
@@ -277,29 +283,28 @@ def importance_chart(t: Messages, importance: pd.DataFrame) -> Markup | None:
 def beeswarm_chart(t: Messages, model: ModelData) -> Markup | None:
     """One row per feature (most important first), a dot per customer, thinned evenly.
 
-    Dots are coloured by the rank of the feature value the model saw
-    (ml.shap_values.feature_value_num); categorical features stay grey.
+    The dots were thinned while reading (data.read_shap_points); the caption
+    says how many of the stored values they are. Dots are coloured by the
+    rank of the feature value the model saw (ml.shap_values.feature_value_num);
+    categorical features stay grey.
     """
     if model.shap.empty:
         return None
-    order = [f for f in model.importance["feature"] if f in set(model.shap["feature"])]
+    dots = dict(tuple(model.shap.groupby("feature", sort=False)))
+    order = [f for f in model.importance["feature"] if f in dots]
     rows = []
-    n_total = 0
-    n_shown = 0
     for feature in order:
-        part = model.shap[model.shap["feature"] == feature].sort_values("shap_value")
-        n_total += len(part)
-        part = part.iloc[sections.sample_evenly(len(part), SWARM_POINTS_PER_FEATURE)]
-        n_shown += len(part)
+        part = dots[feature]
         ranks = None
         values = part["feature_value_num"]
         if values.notna().all():
             ranks = charts.value_ranks(values.astype(float).to_numpy())
         rows.append(SwarmRow(t.feature(feature), part["shap_value"].astype(float).tolist(), ranks))
+    shown = Part(sum(len(dots[f]) for f in order), sum(model.shap_counts.get(f, 0) for f in order))
     caption = t.text("chart.beeswarm.caption")
-    if n_shown < n_total:
+    if shown.is_partial:
         caption += " " + t.text(
-            "chart.beeswarm.thinned", shown=t.number(n_shown), total=t.number(n_total)
+            "chart.beeswarm.thinned", shown=t.number(shown.n), total=t.number(shown.n_total)
         )
     return charts.beeswarm(
         "chart-beeswarm",
@@ -360,18 +365,21 @@ def segment_colours(summary: pd.DataFrame) -> dict[str, str]:
     return {s: charts.PALETTE[i % len(charts.PALETTE)] for i, s in enumerate(order)}
 
 
+def segment_names(t: Messages, summary: pd.DataFrame) -> dict[str, str]:
+    """Segment code -> its name in the page language."""
+    return {row["segment"]: segment_display_name(t, row) for row in records(summary)}
+
+
 def segment_map_chart(t: Messages, segments: SegmentData) -> Markup | None:
-    customers = segments.customers
-    if customers.empty:
+    """Customers by risk and profit, coloured by segment (points thinned while reading)."""
+    points = segments.map_points
+    if points.empty:
         return None
     colours = segment_colours(segments.summary)
-    names = {row["segment"]: segment_display_name(t, row) for row in records(segments.summary)}
-    thinned = customers.sort_values("customer_id").iloc[
-        sections.sample_evenly(len(customers), MAP_POINTS)
-    ]
+    names = segment_names(t, segments.summary)
     groups = []
     for segment in colours:  # summary order: the legend lists segments as the table does
-        part = thinned[thinned["segment"] == segment]
+        part = points[points["segment"] == segment]
         if not part.empty:
             groups.append(
                 PointGroup(
@@ -381,8 +389,7 @@ def segment_map_chart(t: Messages, segments: SegmentData) -> Markup | None:
                     colours[segment],
                 )
             )
-    risk = float(customers["risk_threshold"].iloc[0])
-    profit = float(customers["profit_threshold"].iloc[0])
+    risk, profit = segments.risk_threshold, segments.profit_threshold
     return charts.scatter(
         "chart-segment-map",
         ChartText(
@@ -391,7 +398,7 @@ def segment_map_chart(t: Messages, segments: SegmentData) -> Markup | None:
             y_label=t.text("chart.segment_map.y"),
             desc=t.text(
                 "chart.segment_map.desc",
-                n=t.number(len(customers)),
+                n=t.number(sum(segments.sizes.values())),
                 risk=t.number(risk, 2),
                 profit=t.unit(profit, "krub", 2),
             ),
@@ -399,19 +406,40 @@ def segment_map_chart(t: Messages, segments: SegmentData) -> Markup | None:
         groups,
         fmt_x=lambda v: t.number(v, 1),
         fmt_y=lambda v: t.number(v, 0),
-        vlines=[(risk, t.text("chart.segment_map.risk_line", value=t.number(risk, 2)))],
-        hlines=[(profit, t.text("chart.segment_map.profit_line", value=t.number(profit, 2)))],
+        vlines=[(risk, t.text("chart.segment_map.risk_line", value=t.number(risk, 2)))]
+        if _finite(risk)
+        else [],
+        hlines=[(profit, t.text("chart.segment_map.profit_line", value=t.number(profit, 2)))]
+        if _finite(profit)
+        else [],
         x_domain=(0.0, 1.0),
     )
 
 
-def offer_text(t: Messages, catalogue: pd.DataFrame, code: str, fallback: str) -> str:
-    """An offer in the page language from reference.offer_catalogue (dbt wrote one language)."""
+def offer_texts(t: Messages, catalogue: pd.DataFrame) -> dict[str, str]:
+    """Offer code -> the offer in the page language from reference.offer_catalogue.
+
+    dbt wrote the offers in one language; the seed has each. Empty when the
+    seed lacks the page's language: the pages then show dbt's text. A dict,
+    because it is looked up once per offer row.
+    """
     column = f"offer_{t.lang}"
     if catalogue.empty or column not in catalogue:
-        return fallback
-    match = catalogue.loc[catalogue["offer_code"] == code, column]
-    return str(match.iloc[0]) if not match.empty else fallback
+        return {}
+    texts: dict[str, str] = {}
+    for code, text in zip(catalogue["offer_code"], catalogue[column], strict=True):
+        texts.setdefault(code, str(text))
+    return texts
+
+
+def listed_part(segments: SegmentData, segment: str) -> Part:
+    """How many of the segment's customers its page lists (data.read_segment_customers)."""
+    n_listed = int((segments.customers["segment"] == segment).sum())
+    return Part(n_listed, segments.sizes.get(segment, n_listed))
+
+
+def _of_segment(frame: pd.DataFrame, segment: str) -> pd.DataFrame:
+    return frame[frame["segment"] == segment].reset_index(drop=True)
 
 
 def segments_context(data: ReportData, t: Messages) -> dict | None:
@@ -427,36 +455,27 @@ def segments_context(data: ReportData, t: Messages) -> dict | None:
     context: dict = {
         "summary": summary,
         "map_chart": segment_map_chart(t, segments),
-        "risk_threshold": float(segments.customers["risk_threshold"].iloc[0])
-        if not segments.customers.empty
-        else None,
-        "profit_threshold": float(segments.customers["profit_threshold"].iloc[0])
-        if not segments.customers.empty
-        else None,
+        "risk_threshold": segments.risk_threshold,
+        "profit_threshold": segments.profit_threshold,
         "key": None,
     }
-    if key is not None and not segments.recommendations.empty:
-        by_channel = sections.offers_by_channel(segments.recommendations, key["segment"])
-        by_code = sections.offers_by_code(segments.recommendations, key["segment"])
-        recs = segments.recommendations
-        first_offer = recs[recs["segment"] == key["segment"]].drop_duplicates("offer_code")
-        fallback = dict(zip(first_offer["offer_code"], first_offer["offer"], strict=True))
+    if key is not None:
+        name = segment_display_name(t, key)
+        by_code = _of_segment(segments.offers_by_code, key["segment"])
+        texts = offer_texts(t, data.offer_catalogue)
         by_code["offer"] = [
-            offer_text(t, data.offer_catalogue, code, fallback.get(code, code))
-            for code in by_code["offer_code"]
+            texts.get(code, fallback if isinstance(fallback, str) else code)
+            for code, fallback in zip(by_code["offer_code"], by_code["offer"], strict=True)
         ]
+        listed = listed_part(segments, key["segment"])
         context["key"] = {
-            "name": segment_display_name(t, key),
+            "name": name,
             "href": files[key["segment"]],
-            "by_channel": records(by_channel),
+            "link": t("segments.key_link_top", name=name, n=t.number(listed.n))
+            if listed.is_partial
+            else t("segments.key_link", name=name),
+            "by_channel": records(_of_segment(segments.offers_by_channel, key["segment"])),
             "by_code": records(by_code),
-        }
-    elif key is not None:
-        context["key"] = {
-            "name": segment_display_name(t, key),
-            "href": files[key["segment"]],
-            "by_channel": [],
-            "by_code": [],
         }
     return context
 
@@ -465,12 +484,12 @@ def profile_rows(data: ReportData, segment: str, t: Messages) -> tuple[list[dict
     """The segment's profile rows and the name of its comparison group.
 
     The key segment uses dbt model key_segment_profile as is; other segments
-    are compared with all other active customers by the same rule.
+    are compared with all other active customers by the same rule, from the
+    moments data.read_segment_moments computed over every customer.
     """
     segments = data.segments
     assert segments is not None
     profile = segments.key_profile
-    names = {r["segment"]: segment_display_name(t, r) for r in records(segments.summary)}
     if not profile.empty and (profile["key_segment"] == segment).any():
         rows = profile[profile["key_segment"] == segment].sort_values("difference_rank")
         comparison = rows["comparison_segment"].iloc[0]
@@ -486,15 +505,20 @@ def profile_rows(data: ReportData, segment: str, t: Messages) -> tuple[list[dict
             }
             for r in records(rows)
         ]
-        return out, names.get(comparison, comparison)
-    id_col = data.columns.id
-    members = segments.customers.loc[segments.customers["segment"] == segment, "customer_id"]
-    in_segment = data.features[id_col].isin(set(members))
-    features = [
-        *data.columns.numeric,
-        *[c for c in data.columns.categorical if data.columns.data_types.get(c) == "boolean"],
-    ]
-    rows = eda.welch_profile(data.features[in_segment], data.features[~in_segment], features)
+        return out, segment_names(t, segments.summary).get(comparison, comparison)
+    moments = segments.moments[segments.moments["segment"] == segment]
+    rows = eda.sort_profile(
+        [
+            eda.welch_row(
+                r["feature"],
+                eda.Moments.from_aggregates(r["n"], r["mean"], r["std"]),
+                eda.Moments.from_aggregates(
+                    r["comparison_n"], r["comparison_mean"], r["comparison_std"]
+                ),
+            )
+            for r in moments.to_dict("records")
+        ]
+    )
     return [
         {
             "feature": r.feature,
@@ -539,30 +563,40 @@ def profile_chart(t: Messages, rows: list[dict], comparison: str, name: str) -> 
     )
 
 
+def customer_offers(data: ReportData, segment: str, t: Messages) -> dict[int, list[dict]]:
+    """Customer id -> the offers the segment page lists for them, best first.
+
+    Only the listed customers' recommendations were read; texts come from a
+    dict and channel names are looked up once each.
+    """
+    segments = data.segments
+    assert segments is not None
+    recs = segments.recommendations
+    if recs.empty:
+        return {}
+    recs = recs[recs["segment"] == segment].sort_values(["customer_id", "offer_rank"])
+    texts = offer_texts(t, data.offer_catalogue)
+    channels = {c: t.label("channel", c) for c in recs["channel"].unique()}
+    offers: dict[int, list[dict]] = {}
+    for customer, code, fallback, channel in zip(
+        recs["customer_id"], recs["offer_code"], recs["offer"], recs["channel"], strict=True
+    ):
+        offers.setdefault(int(customer), []).append(
+            {"offer": texts.get(code, fallback), "channel": channels[channel]}
+        )
+    return offers
+
+
 def segment_customers(data: ReportData, segment: str, t: Messages) -> list[dict]:
-    """The segment's customers, largest profit at risk first, with reasons and offers."""
+    """The customers the segment's page lists, largest profit at risk first, with reasons
+    and offers (which and how many: data.read_segment_customers)."""
     segments = data.segments
     assert segments is not None
     customers = segments.customers[segments.customers["segment"] == segment]
-    recs = segments.recommendations
-    offers: dict[int, list[dict]] = {}
-    if not recs.empty:
-        for r in (
-            recs[recs["segment"] == segment]
-            .sort_values(["customer_id", "offer_rank"])
-            .to_dict("records")
-        ):
-            offers.setdefault(int(r["customer_id"]), []).append(
-                {
-                    "offer": offer_text(t, data.offer_catalogue, r["offer_code"], r["offer"]),
-                    "channel": t.label("channel", r["channel"]),
-                }
-            )
+    offers = customer_offers(data, segment, t)
     translate = sections.reason_translator(data.feature_reasons, t.lang)
     out = []
-    for r in records(
-        customers.sort_values(["profit_at_risk", "customer_id"], ascending=[False, True])
-    ):
+    for r in records(customers):
         reasons = [
             translate(r[c])
             for c in ("reason_1", "reason_2", "reason_3")
@@ -581,6 +615,7 @@ def segment_pages(data: ReportData, t: Messages) -> list[Page]:
     for row in records(segments.summary):
         name = segment_display_name(t, row)
         profile, comparison = profile_rows(data, row["segment"], t)
+        listed = listed_part(segments, row["segment"])
         pages.append(
             Page(
                 filename=files[row["segment"]],
@@ -592,6 +627,13 @@ def segment_pages(data: ReportData, t: Messages) -> list[Page]:
                     "comparison": comparison,
                     "profile_chart": profile_chart(t, profile, comparison, name),
                     "customers": segment_customers(data, row["segment"], t),
+                    "customers_capped": t(
+                        "segment.customers_capped",
+                        shown=t.number(listed.n),
+                        total=t.number(listed.n_total),
+                    )
+                    if listed.is_partial
+                    else None,
                 },
             )
         )
@@ -651,7 +693,16 @@ def run_limits(t: Messages, run: ModelRun, n_predictions: int | None) -> list[Ma
 # --- EDA --------------------------------------------------------------------------------------
 
 
+def sample_note(t: Messages, part: Part) -> Markup | None:
+    """What the exploratory statistics were computed on, when not on every customer."""
+    if not part.is_partial:
+        return None
+    return t("eda.sampled", n=t.number(part.n), total=t.number(part.n_total))
+
+
 def eda_context(data: ReportData, t: Messages) -> dict:
+    """The exploratory analysis: statistics on data.features (every customer or a stated
+    sample), class counts and per-period figures over every customer."""
     features = data.features
     cols = data.columns
     target = features[cols.target].astype(bool)
@@ -717,9 +768,7 @@ def eda_context(data: ReportData, t: Messages) -> dict:
                 value_domain=(0.0, 1.0),
             )
         )
-    periods = eda.period_summary(
-        data.period_values, features.set_index(cols.id)[cols.target], PERIOD_ORDER
-    )
+    periods = eda.order_periods(data.periods, PERIOD_ORDER)
     period_charts = [period_chart(t, periods, measure) for measure in ("revenue", "minutes")]
     matrix_columns = [cols.target, *cols.features]
     categorical_set = {cols.target, *cols.categorical}
@@ -743,7 +792,7 @@ def eda_context(data: ReportData, t: Messages) -> dict:
         flagged=[[(a.a, a.b) in strong for a in row] for row in matrix],
     )
     target_row = {a.b: a for a in matrix[0]}
-    balance = sections.class_balance(features[cols.target])
+    balance = data.balance
     eda_findings = [
         findings.class_balance_finding(t, balance),
         findings.eda_numeric_finding(t, numeric, numeric_adj),
@@ -754,6 +803,7 @@ def eda_context(data: ReportData, t: Messages) -> dict:
     ]
     return {
         "balance": balance,
+        "sample_note": sample_note(t, data.feature_part),
         "numeric": [
             {"c": c, "p_adj": p, "chart": chart, "target_assoc": target_row.get(c.feature)}
             for c, p, chart in zip(numeric, numeric_adj, histograms, strict=True)
@@ -818,7 +868,7 @@ def period_chart(t: Messages, periods: pd.DataFrame, measure: str) -> Markup | N
 def overview_findings(
     data: ReportData, t: Messages, quality: dict, model: dict | None, segments: dict | None
 ) -> list[Markup]:
-    balance = sections.class_balance(data.features[data.columns.target])
+    balance = data.balance
     out: list[Markup | None] = [
         findings.class_balance_finding(t, balance),
         findings.data_quality_finding(t, data.audit_summary, quality["n_label_fix_rows"]),
@@ -832,15 +882,10 @@ def overview_findings(
             profile = data.segments.key_profile
             if not profile.empty:
                 comparison = profile["comparison_segment"].iloc[0]
-                names = {
-                    r["segment"]: segment_display_name(t, r) for r in records(data.segments.summary)
-                }
+                names = segment_names(t, data.segments.summary)
                 out.append(findings.profile_finding(t, profile, names.get(comparison, comparison)))
-            if not data.segments.recommendations.empty:
-                by_channel = sections.offers_by_channel(
-                    data.segments.recommendations, key["segment"]
-                )
-                out.append(findings.offers_finding(t, by_channel, int(key["n_customers"])))
+            by_channel = _of_segment(data.segments.offers_by_channel, key["segment"])
+            out.append(findings.offers_finding(t, by_channel, int(key["n_customers"])))
     if data.model is not None and model is not None:
         out.append(
             findings.model_finding(
@@ -853,7 +898,7 @@ def overview_findings(
 
 def overview_page(data: ReportData, t: Messages) -> Page:
     quality = quality_context(data, t)
-    balance = sections.class_balance(data.features[data.columns.target])
+    balance = data.balance
     model = model_context(data, t)
     segments = segments_context(data, t)
     return Page(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+import duckdb
 import pandas as pd
 import pytest
 
-from reports import charts, eda, sections
+from reports import charts, data, eda, sections
 from reports.charts import ChartText
 from reports.i18n import Messages, format_number, format_p_value, format_percent, placeholders
 from reports.quality import label_fixes
@@ -226,13 +227,24 @@ def test_offers_by_channel_count_offers_and_customers_of_the_segment_only():
     recs = pd.DataFrame(
         {
             "customer_id": [1, 1, 2, 3],
+            "offer_rank": [1, 2, 1, 1],
             "segment": ["k", "k", "k", "other"],
+            "profit_at_risk": [2.0, 2.0, 1.0, 3.0],
+            "driver": ["d1", "d2", "d2", "d1"],
             "channel": ["email", "site", "site", "email"],
             "offer_code": ["a", "b", "b", "a"],
+            "offer": ["A", "B", "B", "A"],
         }
     )
-    out = sections.offers_by_channel(recs, "k")
-    assert out.values.tolist() == [["site", 2, 2], ["email", 1, 1]]
+    with duckdb.connect() as con:
+        con.execute("create schema segments")
+        con.register("recs", recs)
+        con.execute("create table segments.customer_recommendations as select * from recs")
+        by_channel, by_code = data.read_offer_counts(con)
+    key = by_channel[by_channel["segment"] == "k"].drop(columns="segment")
+    assert key.values.tolist() == [["site", 2, 2], ["email", 1, 1]]
+    key = by_code[by_code["segment"] == "k"].drop(columns="segment")
+    assert key.values.tolist() == [["b", "site", "d2", 2, "B"], ["a", "email", "d1", 1, "A"]]
 
 
 def test_slugs_are_file_safe_and_unique():
