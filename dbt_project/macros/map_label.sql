@@ -1,5 +1,5 @@
 {#- The canonical form of a raw label, looked up in the `label_map` seed.
-    Null when the label is unknown: the `label_is_mapped` test then fails and
+    Null when the label is unknown: the `labels_are_mapped` test then fails and
     names the label, rather than an unknown value slipping downstream. -#}
 {% macro map_label(field, column) -%}
     (

@@ -1,6 +1,9 @@
 -- Regular customers only: revenue above zero in each of the three months,
 -- and a single record under the id. Everyone else is listed, with the
 -- reason, in `customer_audit`.
+-- A view: a filter of int_customers_flagged_for_duplicates read once by the
+-- mart; as a table it rewrote ~1 M wide rows (about 1 s at 1 M customers).
+{{ config(materialized='view') }}
 
 with
 
