@@ -181,14 +181,14 @@ PERMUTATION_REPEATS = 5
 #   projections or soft vote), so SHAP stays exact for every customer;
 # - scoring and SHAP run in batches of SCORE_BATCH_ROWS (at any size),
 #   permutation importance on a PERMUTATION_MAX_ROWS sample of the hold-out.
-# The sizes keep 1 M customers within ~5 minutes of training here
-# (bench/results/pipeline.md); at 1 M the CV standard error on 10 k is ~0.005.
+# The sizes keep training on 1 M customers near 2 minutes here (116 s with
+# segments, bench/results/pipeline.md); the CV standard error on 10 k is ~0.005.
 LARGE_N_CUSTOMERS = 20_000
 LARGE_N_SEARCH_SAMPLE = 10_000
 LARGE_N_FIT_SAMPLE = 200_000
 LARGE_N_FAMILIES = ("dummy", "logreg", "tree", "hist_gb")
 # Exact TreeSHAP work per customer allowed in large-N mode (the searched
-# boosting, 150 trees of 8 leaves, needs ~6e4: ~80 s per million here), so
+# boosting, 150 trees of 8 leaves, needs ~6e4: ~30 s per million here), so
 # the explanation time grows linearly with the customers.
 LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER = 1.0e5
 SCORE_BATCH_ROWS = 100_000
