@@ -93,7 +93,6 @@ from ml.provenance import code_version, library_versions, new_run_id, utc_now
 from ml.search import (
     CandidateResult,
     build_estimator,
-    cross_validated_predictions,
     fit_many,
     positive_proba,
     search_family,
@@ -223,16 +222,6 @@ def _assemble_oof(
     if np.isnan(p).any():
         raise RuntimeError("out-of-fold pass left customers without a probability")
     return p, fold_of
-
-
-def _out_of_fold(
-    estimator: Any, data: ModelData, n_folds: int, seed: int, parallel: Parallel
-) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold probabilities of every customer and the fold that scored each."""
-    assert data.y is not None
-    folds = _oof_folds(data, n_folds, seed)
-    predictions, _ = cross_validated_predictions(estimator, data.x, data.y, folds, parallel)
-    return _assemble_oof(len(data.y), folds, predictions)
 
 
 def _params_json(params: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from joblib import Parallel
 from sklearn.base import BaseEstimator, ClassifierMixin
 
@@ -17,7 +18,12 @@ from ml.search import (
     soft_vote_result,
 )
 from ml.splitting import fold_list
-from ml.training import _out_of_fold
+from ml.training import (
+    TrainSettings,
+    _evaluate_and_refit,
+    _evaluate_on_sample,
+    _plan,
+)
 
 from .ml_fixtures import synthetic_mart
 
@@ -35,13 +41,32 @@ class RememberingClassifier(ClassifierMixin, BaseEstimator):
         return np.c_[1 - seen, seen]
 
 
-def test_out_of_fold_probabilities_never_come_from_a_model_that_saw_the_row() -> None:
-    # Twins have identical features: a split that separated them would also show up here.
-    data = to_model_data(synthetic_mart(n=60, twins=6), mart_columns(), with_target=True)
+@pytest.mark.parametrize("large", [False, True], ids=["full protocol", "large-N samples"])
+def test_honest_probabilities_never_come_from_a_model_that_saw_the_row(large: bool) -> None:
+    # The evaluation training runs: every out-of-fold, unseen and hold-out probability
+    # must come from a model that never saw the row. Twins have identical features:
+    # a split or sample that separated them would also show up here.
+    data = to_model_data(synthetic_mart(n=200, twins=10), mart_columns(), with_target=True)
+    settings = TrainSettings(
+        oof_folds=5, large_n_customers=100 if large else 10_000, fit_sample=120, batch_rows=33
+    )
+    plan = _plan(data, settings)
+    assert plan.large is large
     with Parallel(n_jobs=1) as parallel:
-        p, fold = _out_of_fold(RememberingClassifier(), data, n_folds=5, seed=0, parallel=parallel)
-    assert np.all(p == 0.0)
-    assert sorted(set(fold)) == [0, 1, 2, 3, 4]
+        if large:
+            evaluation = _evaluate_on_sample(
+                RememberingClassifier(), data, plan, settings, parallel
+            )
+        else:
+            evaluation = _evaluate_and_refit(
+                RememberingClassifier(), data, plan.train, plan.hold, settings, parallel
+            )
+    assert np.all(evaluation.p_oof == 0.0)
+    assert np.all(evaluation.p_hold == 0.0)
+    oof = evaluation.p_source == "oof"
+    assert sorted(set(evaluation.fold_of[oof])) == [0, 1, 2, 3, 4]
+    assert np.all(evaluation.fold_of[~oof] == -1)
+    assert oof.sum() == (len(plan.fit_rows) if large else len(data.y))
 
 
 def test_in_sample_the_leak_detector_does_fire() -> None:
