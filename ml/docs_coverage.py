@@ -176,13 +176,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Print one line per problem; exit 1 when there is any."""
-    from ml.warehouse_docs import DocsError, generated_files
+    from ml.warehouse_docs import DocsError, generated_files, shown
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         problems = [
-            f"{f.path.relative_to(PROJECT_ROOT)} is stale: run `python -m ml.warehouse_docs`"
+            f"{shown(f.path)} is stale: run `python -m ml.warehouse_docs`"
             for f in generated_files()
             if not f.is_current()
         ]

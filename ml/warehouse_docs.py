@@ -344,6 +344,11 @@ def generated_files(schema: Schema = TABLES) -> list[GeneratedFile]:
     ]
 
 
+def shown(path: Path) -> str:
+    """*path* relative to the project root when inside it, for messages."""
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ml.warehouse_docs",
@@ -371,14 +376,11 @@ def main(argv: list[str] | None = None) -> int:
     stale = [f for f in files if not f.is_current()]
     if args.check:
         for file in stale:
-            logger.error(
-                "%s is stale: run `python -m ml.warehouse_docs`",
-                file.path.relative_to(PROJECT_ROOT),
-            )
+            logger.error("%s is stale: run `python -m ml.warehouse_docs`", shown(file.path))
         return 1 if stale else 0
     for file in stale:
         file.path.write_text(file.content, encoding="utf-8")
-        logger.info("wrote %s", file.path.relative_to(PROJECT_ROOT))
+        logger.info("wrote %s", shown(file.path))
     return 0
 
 
