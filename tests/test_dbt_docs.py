@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from ml import warehouse_docs
-from ml.config import MART_MODEL, PROJECT_ROOT, Paths
+from ml.config import DBT_TARGET_DIR, MART_MODEL, PROJECT_ROOT, Paths
 from ml.dbt_build import run_dbt
 from ml.docs_coverage import built_columns, parse_manifest, undeclared_columns, undescribed
 from ml.features import mart_columns
@@ -300,3 +300,24 @@ def test_latest_training_run_is_the_newest_train_run_with_every_column(documente
         "and table_name = 'latest_training_run' order by ordinal_position",
     )
     assert [c for (c,) in columns] == [name for name, _ in TABLES["model_runs"]]
+
+
+ANALYSES_DIR = PROJECT_ROOT / "dbt_project" / "analyses"
+
+
+@pytest.mark.slow
+def test_every_analysis_compiles_and_runs_on_the_warehouse(documented_paths, query):
+    report = run_dbt(documented_paths, ("compile", "--select", "path:dbt_project/analyses"))
+    assert report.success, report.problems
+    compiled = DBT_TARGET_DIR / "compiled" / "one_click" / "dbt_project" / "analyses"
+    names = sorted(p.stem for p in ANALYSES_DIR.glob("*.sql"))
+    assert names and all((compiled / f"{name}.sql").exists() for name in names)
+    results = {
+        name: query(documented_paths.build_duckdb, (compiled / f"{name}.sql").read_text())
+        for name in names
+    }
+    offers = results["offers_by_channel_latest_run"]
+    assert offers, "the fixture run recommends offers"
+    assert {(run_id, str(started)[:10]) for _, _, _, run_id, started, _, _ in offers} == {
+        (TRAINED, "2026-11-20")
+    }
