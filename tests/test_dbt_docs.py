@@ -321,3 +321,10 @@ def test_every_analysis_compiles_and_runs_on_the_warehouse(documented_paths, que
     assert {(run_id, str(started)[:10]) for _, _, _, run_id, started, _, _ in offers} == {
         (TRAINED, "2026-11-20")
     }
+
+
+def test_mart_descriptions_are_plain_text_for_the_python_that_reads_them():
+    # ml/features.py reads the contract yml without dbt: a doc() reference
+    # would reach the model card as template text.
+    templated = {c: d for c, d in mart_columns().descriptions.items() if "{{" in d or "{%" in d}
+    assert templated == {}
