@@ -179,13 +179,18 @@ def _strings_in(package: Path) -> list[str]:
 
 
 def _relations(manifest: dict) -> dict[str, str]:
-    """unique_id of every model, seed and source table of the project, by table name."""
+    """unique_id of every table of the warehouse (models, seeds, ml tables), by name."""
     relations = {
         n["name"]: uid
         for uid, n in manifest["nodes"].items()
         if n["resource_type"] in ("model", "seed")
     }
-    relations |= {s["name"]: uid for uid, s in manifest["sources"].items()}
+    # sources read from files (the CSV export) are not tables of the warehouse
+    relations |= {
+        s["name"]: uid
+        for uid, s in manifest["sources"].items()
+        if not s["config"].get("external_location")
+    }
     return relations
 
 
