@@ -4,8 +4,8 @@ Analysts read the warehouse through dbt docs and the yml, so an undescribed
 model or column is a defect like a failing test. Two checks, both on dbt's
 own parse of the project (``target/manifest.json``):
 
-* :func:`undescribed`: a model, seed, source, source table, exposure or a
-  column declared in yml with an empty description;
+* :func:`undescribed`: a model, seed, analysis, source, source table,
+  exposure or a column declared in yml with an empty description;
 * :func:`undeclared_columns`: a column a built table has but its yml does not
   declare, or one the yml declares that the table lacks (needs a built
   warehouse: the tests build one, the CLI takes ``--duckdb``).
@@ -34,8 +34,9 @@ from ml.config import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
-# Resource types whose relations hold data an analyst may query.
-_DOCUMENTED_NODES = ("model", "seed", "snapshot")
+# Resource types an analyst reads: relations holding data, and the analyses
+# (example queries) that start from them.
+_DOCUMENTED_NODES = ("model", "seed", "snapshot", "analysis")
 
 
 def _label(node: Mapping) -> str:
@@ -49,7 +50,7 @@ def _blank(text: object) -> bool:
 
 
 def _documented(manifest: Mapping) -> list[Mapping]:
-    """The manifest's models, seeds, snapshots and source tables of this project."""
+    """The manifest's models, seeds, snapshots, analyses and source tables of this project."""
     project = manifest.get("metadata", {}).get("project_name")
     nodes = [
         n
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         logger.error("%s", problem)
     if not problems:
-        logger.info("every model, seed, source, exposure and column is described")
+        logger.info("every model, seed, analysis, source, exposure and column is described")
     return 1 if problems else 0
 
 

@@ -108,7 +108,7 @@ def test_described_models_and_columns_pass():
     assert undescribed(manifest) == []
 
 
-def test_an_undescribed_model_seed_column_source_and_exposure_are_each_named():
+def test_an_undescribed_model_seed_analysis_column_source_and_exposure_are_each_named():
     source = {
         **_node("raw", "", {"x": ""}, kind="source"),
         "source_name": "shop",
@@ -117,10 +117,12 @@ def test_an_undescribed_model_seed_column_source_and_exposure_are_each_named():
     manifest = _manifest(
         _node("m", "", {"id": "Id.", "amount": ""}),
         _node("s", "A seed.", {"code": " "}, kind="seed"),
+        _node("a", "", {}, kind="analysis"),
         sources=(source,),
         exposures=({"name": "report", "description": ""},),
     )
     assert undescribed(manifest) == [
+        "analysis a: no description",
         "exposure report: no description",
         "model m: column amount has no description",
         "model m: no description",
@@ -164,7 +166,7 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 @pytest.mark.slow
-def test_every_model_seed_source_exposure_and_column_of_the_project_is_described(manifest):
+def test_every_model_seed_analysis_source_exposure_and_column_is_described(manifest):
     assert undescribed(manifest) == []
 
 
