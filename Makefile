@@ -53,6 +53,7 @@ lint: $(STAMP)  ## ruff and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/data-tests dbt_project/analyses
+	$(BIN)/python -m ml.docs_coverage  # every model, source and column described
 
 format: $(STAMP)  ## apply ruff format and sqlfluff fix
 	$(BIN)/ruff format .

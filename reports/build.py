@@ -3,6 +3,7 @@
     python -m reports.build                       # published warehouse -> data/reports/
     python -m reports.build --lang ru --out /tmp/otchet
     python -m reports.build --duckdb data/warehouse/real_export.duckdb
+    ONE_CLICK_PROFIT_UNIT="тыс. ₽" python -m reports.build --lang ru
 
 The warehouse is opened read-only. The site is rendered into a temporary
 directory beside the output and swapped in only when every page rendered,
@@ -21,7 +22,14 @@ from pathlib import Path
 
 from ml.config import ENV_DUCKDB, ENV_REPORTS_DIR, resolve_paths
 from ml.features import MartColumns, mart_columns
-from reports.config import DEFAULT_LIMITS, Limits
+from reports.config import (
+    DEFAULT_LIMITS,
+    ENV_PROFIT_UNIT,
+    ENV_REVENUE_UNIT,
+    Limits,
+    MoneyUnits,
+    money_units_from_env,
+)
 from reports.data import load_report_data
 from reports.i18n import DEFAULT_LANGUAGE, LANGUAGES, Messages
 from reports.site import render_pages
@@ -62,14 +70,16 @@ def build_reports(
     lang: str = DEFAULT_LANGUAGE,
     columns: MartColumns | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    money: MoneyUnits | None = None,
 ) -> list[Path]:
     """Render every page from the warehouse at *duckdb_path* into *out_dir*; return the files.
 
     This is what `python -m ml.train` calls after a run. *columns* defaults to
     the project's feature-mart contract; *limits* cap what a page reads and
-    shows of a large warehouse (reports/config.py).
+    shows of a large warehouse; *money* is the units printed after revenue
+    and profit, by default those of the environment (reports/config.py).
     """
-    messages = Messages(lang)
+    messages = Messages(lang, money=money if money is not None else money_units_from_env())
     data = load_report_data(Path(duckdb_path), columns or mart_columns(), limits)
     pages = render_pages(data, messages)
     files = write_site(pages, Path(out_dir))
@@ -103,6 +113,16 @@ def _parser() -> argparse.ArgumentParser:
         help="language of every label and sentence (message catalogue reports/messages/); "
         "default: %(default)s",
     )
+    parser.add_argument(
+        "--revenue-unit",
+        help=f"text printed after revenue amounts, e.g. ₽ (the export states none); "
+        f"default: ${ENV_REVENUE_UNIT} or none",
+    )
+    parser.add_argument(
+        "--profit-unit",
+        help=f"text printed after profit amounts, e.g. 'тыс. ₽' (the export states none, "
+        f"and profit need not share revenue's scale); default: ${ENV_PROFIT_UNIT} or none",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="log debug messages")
     return parser
 
@@ -116,7 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     paths = resolve_paths(duckdb=args.duckdb, reports_dir=args.out)
     try:
-        files = build_reports(paths.duckdb, paths.reports_dir, args.lang)
+        env = money_units_from_env()
+        money = MoneyUnits(
+            revenue=env.revenue if args.revenue_unit is None else args.revenue_unit.strip(),
+            profit=env.profit if args.profit_unit is None else args.profit_unit.strip(),
+        )
+        files = build_reports(paths.duckdb, paths.reports_dir, args.lang, money=money)
     except (FileNotFoundError, ValueError) as error:
         log.error("%s", error)
         return 1

@@ -1,4 +1,4 @@
-"""How much of a large warehouse the pages read and show: every size limit of the reports.
+"""Settings of the reports: every size limit, and the units money is printed in.
 
 A page is read in a browser and its figures are computed in this process, so
 neither may grow with the number of customers. Each limit is generous enough
@@ -10,6 +10,8 @@ says so, naming the warehouse table that holds the rest.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # Seed of the random sample of customers the exploratory statistics use
@@ -40,3 +42,29 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+# The export states no currency and no scale for its money columns, so the
+# reports print none unless told: a wrong unit («k₽» on what may be roubles)
+# misleads more than a bare number. Revenue and profit get a unit each, since
+# nothing says they share a scale. Set them once for the shop, e.g.
+# ONE_CLICK_REVENUE_UNIT=₽ ONE_CLICK_PROFIT_UNIT="тыс. ₽".
+ENV_REVENUE_UNIT = "ONE_CLICK_REVENUE_UNIT"
+ENV_PROFIT_UNIT = "ONE_CLICK_PROFIT_UNIT"
+
+
+@dataclass(frozen=True)
+class MoneyUnits:
+    """What the pages print after revenue and profit amounts ('' = a bare number)."""
+
+    revenue: str = ""
+    profit: str = ""
+
+
+def money_units_from_env(environ: Mapping[str, str] | None = None) -> MoneyUnits:
+    """The units set by ONE_CLICK_REVENUE_UNIT and ONE_CLICK_PROFIT_UNIT (none when unset)."""
+    environ = os.environ if environ is None else environ
+    return MoneyUnits(
+        revenue=environ.get(ENV_REVENUE_UNIT, "").strip(),
+        profit=environ.get(ENV_PROFIT_UNIT, "").strip(),
+    )

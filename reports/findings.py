@@ -60,7 +60,7 @@ def key_segment_finding(t: Messages, summary: pd.DataFrame, name: str) -> Markup
         name=name,
         share=t.percent(row["customer_share"]),
         n=t.number(row["n_customers"]),
-        profit_at_risk=t.unit(row["total_profit_at_risk"], "krub"),
+        profit_at_risk=t.unit(row["total_profit_at_risk"], "profit"),
         share_of_risk=t.percent(share_of_risk),
     )
 
@@ -197,7 +197,7 @@ def eda_trend_finding(t: Messages, periods: pd.DataFrame, measure: str) -> Marku
         values[bool(declined)] = (group["mean"].iloc[0], group["mean"].iloc[-1])
     if set(values) != {True, False}:
         return None
-    unit = "rub" if measure == "revenue" else "min"
+    unit = "revenue" if measure == "revenue" else "min"
     return t(
         f"finding.eda_trend_{measure}",
         declined_from=t.unit(values[True][0], unit, 0),

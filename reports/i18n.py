@@ -3,7 +3,8 @@
 Every word a page shows comes from `reports/messages/<lang>.json`, so the
 English and Russian sites differ only in the catalogue they load. Numbers are
 formatted here, once, with the language's separators: a manager in the shop
-reads «1 234,5 ₽», an English reader «1,234.5 ₽».
+reads «1 234,5», an English reader «1,234.5»; money amounts get the unit
+the shop set (reports/config.py `MoneyUnits`), none by default.
 """
 
 from __future__ import annotations
@@ -18,12 +19,18 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from reports.config import MoneyUnits
+
 MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
 LANGUAGES = ("en", "ru")
 DEFAULT_LANGUAGE = "en"
 MISSING = "—"
 # U+2212 reads as a minus in both languages; a hyphen looks like a dash in tables.
 MINUS = "\u2212"
+
+
+# Units whose text is the shop's setting, not a catalogue message.
+MONEY = ("revenue", "profit")
 
 
 @dataclass(frozen=True)
@@ -46,10 +53,10 @@ NUMBER_STYLES = {
 # descriptions in dbt_project/models/marts/_marts__models.yml). A column not
 # listed here is shown as a plain number, so a new column never breaks a page.
 FEATURE_UNITS: dict[str, str] = {
-    "revenue_pre_previous_month": "rub",
-    "revenue_previous_month": "rub",
-    "revenue_current_month": "rub",
-    "profit": "krub",
+    "revenue_pre_previous_month": "revenue",
+    "revenue_previous_month": "revenue",
+    "revenue_current_month": "revenue",
+    "profit": "profit",
     "tenure_days": "days",
     "minutes_previous_month": "min",
     "minutes_current_month": "min",
@@ -119,9 +126,15 @@ class Messages:
     into them is escaped (``Markup.format``), so data can never inject HTML.
     """
 
-    def __init__(self, lang: str = DEFAULT_LANGUAGE, texts: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        lang: str = DEFAULT_LANGUAGE,
+        texts: Mapping[str, str] | None = None,
+        money: MoneyUnits | None = None,
+    ):
         self.lang = lang
         self.texts = texts if texts is not None else load_catalogue(lang)
+        self.money = money or MoneyUnits()
 
     def has(self, key: str) -> bool:
         return key in self.texts
@@ -156,14 +169,22 @@ class Messages:
         return format_p_value(value, self.lang)
 
     def unit(self, value: object, unit: str, decimals: int = 1) -> str:
-        """*value* with its unit: rub, krub (thousand roubles), days, min, share or plain."""
+        """*value* with its unit: revenue, profit (the set money units), days, min, s, share."""
         if _is_missing(value):
             return MISSING
         if unit == "share":
             return self.percent(value, decimals)
         number = self.number(value, decimals)
+        if unit in MONEY:
+            suffix = getattr(self.money, unit)
+            return f"{number} {suffix}" if suffix else number
         key = f"unit.{unit}"
         return self.text(key, value=number) if key in self.texts else number
+
+    def with_money_unit(self, label: str, kind: str) -> str:
+        """An axis or column label followed by the money unit of *kind*, when one is set."""
+        suffix = getattr(self.money, kind)
+        return f"{label}, {suffix}" if suffix else label
 
     def feature_value(self, value: object, feature: str, decimals: int = 1) -> str:
         """A value of mart column *feature* in that column's unit."""

@@ -395,12 +395,12 @@ def segment_map_chart(t: Messages, segments: SegmentData) -> Markup | None:
         ChartText(
             title=t.text("chart.segment_map.title"),
             x_label=t.text("chart.segment_map.x"),
-            y_label=t.text("chart.segment_map.y"),
+            y_label=t.with_money_unit(t.text("chart.segment_map.y"), "profit"),
             desc=t.text(
                 "chart.segment_map.desc",
                 n=t.number(sum(segments.sizes.values())),
                 risk=t.number(risk, 2),
-                profit=t.unit(profit, "krub", 2),
+                profit=t.unit(profit, "profit", 2),
             ),
         ),
         groups,
@@ -841,7 +841,7 @@ def period_chart(t: Messages, periods: pd.DataFrame, measure: str) -> Markup | N
                 markers=True,
             )
         )
-    unit = "rub" if measure == "revenue" else "min"
+    unit = "revenue" if measure == "revenue" else "min"
     y_values = rows["mean"].astype(float)
     lo, hi = float(y_values.min()), float(y_values.max())
     pad = (hi - lo) * 0.15 or abs(hi) * 0.1 or 1.0
@@ -850,7 +850,11 @@ def period_chart(t: Messages, periods: pd.DataFrame, measure: str) -> Markup | N
         ChartText(
             title=t.text(f"chart.period_{measure}.title"),
             x_label=t.text("chart.period.x"),
-            y_label=t.text(f"chart.period_{measure}.y"),
+            y_label=(
+                t.with_money_unit(t.text(f"chart.period_{measure}.y"), "revenue")
+                if measure == "revenue"
+                else t.text(f"chart.period_{measure}.y")
+            ),
             desc=t.text(f"chart.period_{measure}.desc"),
         ),
         series,

@@ -20,7 +20,7 @@ from ml.features import mart_columns
 from reports import data as report_data
 from reports import eda, sections
 from reports.build import build_reports
-from reports.config import Limits
+from reports.config import Limits, MoneyUnits
 from tests.reports_fixtures import IDS, _insert, _ml_table, make_warehouse, table_rows
 
 KEY_PAGE = "segment-high_risk_high_profit.html"
@@ -39,7 +39,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _build(warehouse: Path, out: Path, lang: str, limits: Limits) -> Path:
-    build_reports(warehouse, out, lang, limits=limits)
+    build_reports(warehouse, out, lang, limits=limits, money=MoneyUnits(revenue="₽", profit="k₽"))
     return out
 
 

@@ -12,7 +12,11 @@ import duckdb
 import pytest
 
 from reports.build import build_reports
+from reports.config import MoneyUnits
 from tests.reports_fixtures import element_text, make_warehouse, table_rows
+
+# The fixture's money units (the default is none: tests/test_reports_money_units.py).
+MONEY_EN = MoneyUnits(revenue="₽", profit="k₽")
 
 NEW_RUN = "train-20260201T000000Z-bbbb"
 OLD_RUN = "train-20260101T000000Z-aaaa"
@@ -26,14 +30,14 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def site(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("reports_site") / "site"
-    build_reports(warehouse, out, "en")
+    build_reports(warehouse, out, "en", money=MONEY_EN)
     return out
 
 
 @pytest.fixture(scope="module")
 def site_ru(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("reports_site_ru") / "site"
-    build_reports(warehouse, out, "ru")
+    build_reports(warehouse, out, "ru", money=MoneyUnits(revenue="₽", profit="тыс. ₽"))
     return out
 
 
@@ -370,7 +374,7 @@ def test_no_page_refers_to_anything_outside_itself(site):
 
 def test_rendering_is_deterministic(warehouse, site, tmp_path):
     again = tmp_path / "again"
-    build_reports(warehouse, again, "en")
+    build_reports(warehouse, again, "en", money=MONEY_EN)
     for path in site.glob("*.html"):
         assert (again / path.name).read_bytes() == path.read_bytes(), path.name
 

@@ -1,0 +1,337 @@
+"""The warehouse is documented end to end: every model, source and column described, the ml
+source rendered from the writer's schema, exposures that match what the Python code reads,
+and the analysts' one-query view of the latest training run."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+import yaml
+
+from ml import warehouse_docs
+from ml.config import DBT_TARGET_DIR, MART_MODEL, PROJECT_ROOT, Paths
+from ml.dbt_build import run_dbt
+from ml.docs_coverage import built_columns, parse_manifest, undeclared_columns, undescribed
+from ml.features import mart_columns
+from ml.warehouse import TABLES, write_run
+from ml.warehouse_docs import (
+    DocsError,
+    generated_files,
+    missing_descriptions,
+    render_sources_yml,
+    stale_descriptions,
+)
+
+from .conftest import FIXTURE_RAW_DIR, paths_in
+
+# --- The ml source follows the writer's schema ---------------------------------------------
+
+
+def test_generated_yml_files_are_current_with_the_writers_schema():
+    stale = [str(f.path.relative_to(PROJECT_ROOT)) for f in generated_files() if not f.is_current()]
+    assert stale == [], "run `python -m ml.warehouse_docs`"
+
+
+def test_ml_source_declares_every_written_column_in_order_with_its_type():
+    spec = yaml.safe_load(warehouse_docs.SOURCES_YML.read_text(encoding="utf-8"))
+    (source,) = spec["sources"]
+    declared = {
+        table["name"]: tuple((c["name"], c["data_type"]) for c in table["columns"])
+        for table in source["tables"]
+    }
+    assert declared == TABLES
+
+
+def test_every_ml_table_and_column_has_a_description():
+    assert missing_descriptions() == []
+    assert stale_descriptions() == []
+
+
+def test_a_written_column_without_description_is_named():
+    schema = {**TABLES, "model_runs": (*TABLES["model_runs"], ("ensemble_members", "varchar"))}
+    assert missing_descriptions(schema) == ["ml.model_runs.ensemble_members"]
+    with pytest.raises(DocsError, match=r"ml\.model_runs\.ensemble_members"):
+        render_sources_yml(schema)
+
+
+def test_a_description_of_a_column_the_writer_dropped_is_named():
+    schema = {**TABLES, "predictions": TABLES["predictions"][:-1]}
+    assert stale_descriptions(schema) == ["ml.predictions.p_final_model"]
+    with pytest.raises(DocsError, match=r"ml\.predictions\.p_final_model"):
+        render_sources_yml(schema)
+
+
+def test_check_fails_on_a_stale_file_and_passes_once_rewritten(tmp_path, monkeypatch):
+    for name in ("SOURCES_YML", "LATEST_RUN_YML"):
+        stale = tmp_path / f"{name}.yml"
+        stale.write_text("version: 2\n", encoding="utf-8")
+        monkeypatch.setattr(warehouse_docs, name, stale)
+    assert warehouse_docs.main(["--check"]) == 1
+    assert warehouse_docs.main([]) == 0
+    assert warehouse_docs.main(["--check"]) == 0
+    assert (tmp_path / "SOURCES_YML.yml").read_text(encoding="utf-8") == render_sources_yml()
+
+
+# --- The coverage rules, on hand-made manifests --------------------------------------------
+
+
+def _node(name: str, description: str, columns: dict[str, str], kind: str = "model") -> dict:
+    return {
+        "unique_id": f"{kind}.p.{name}",
+        "resource_type": kind,
+        "package_name": "p",
+        "name": name,
+        "schema": "s",
+        "alias": name,
+        "description": description,
+        "columns": {c: {"name": c, "description": d} for c, d in columns.items()},
+    }
+
+
+def _manifest(*nodes: dict, sources: tuple[dict, ...] = (), exposures: tuple = ()) -> dict:
+    return {
+        "metadata": {"project_name": "p"},
+        "nodes": {n["unique_id"]: n for n in nodes},
+        "sources": {s["unique_id"]: s for s in sources},
+        "exposures": {e["name"]: e for e in exposures},
+    }
+
+
+def test_described_models_and_columns_pass():
+    manifest = _manifest(_node("m", "A model.", {"id": "Id."}))
+    assert undescribed(manifest) == []
+
+
+def test_an_undescribed_model_seed_analysis_column_source_and_exposure_are_each_named():
+    source = {
+        **_node("raw", "", {"x": ""}, kind="source"),
+        "source_name": "shop",
+        "source_description": " ",
+    }
+    manifest = _manifest(
+        _node("m", "", {"id": "Id.", "amount": ""}),
+        _node("s", "A seed.", {"code": " "}, kind="seed"),
+        _node("a", "", {}, kind="analysis"),
+        sources=(source,),
+        exposures=({"name": "report", "description": ""},),
+    )
+    assert undescribed(manifest) == [
+        "analysis a: no description",
+        "exposure report: no description",
+        "model m: column amount has no description",
+        "model m: no description",
+        "seed s: column code has no description",
+        "source shop.raw: column x has no description",
+        "source shop.raw: no description",
+        "source shop: no description",
+    ]
+
+
+def test_tests_and_other_packages_nodes_are_not_checked():
+    test = {**_node("t", "", {}), "resource_type": "test"}
+    other = {**_node("o", "", {}), "package_name": "dbt"}
+    assert undescribed(_manifest(test, other)) == []
+
+
+def test_built_columns_missing_from_yml_and_declared_columns_not_built_are_named():
+    manifest = _manifest(_node("m", "A model.", {"id": "Id.", "gone": "Dropped."}))
+    built = {"model.p.m": ["id", "new_column"]}
+    assert undeclared_columns(manifest, built) == [
+        "model m: column(s) not in its yml: new_column",
+        "model m: yml declares column(s) not built: gone",
+    ]
+    assert undeclared_columns(manifest, {}) == []  # not built: nothing to compare
+
+
+def test_built_columns_are_read_from_the_database_by_schema_and_alias():
+    manifest = _manifest(_node("m", "A model.", {}))
+    with duckdb.connect() as con:
+        con.execute("create schema s; create table s.m (id integer, amount double)")
+        assert built_columns(con, manifest) == {"model.p.m": ["id", "amount"]}
+
+
+# --- The project itself ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """dbt's parse of the project (no database touched)."""
+    return parse_manifest(tmp_path_factory.mktemp("dbt_parse"))
+
+
+@pytest.mark.slow
+def test_every_model_seed_analysis_source_exposure_and_column_is_described(manifest):
+    assert undescribed(manifest) == []
+
+
+def _strings_in(package: Path) -> list[str]:
+    """Every string literal of a package's modules (SQL and table names live in them)."""
+    texts = []
+    for module in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                texts.append(node.value)
+    return texts
+
+
+def _relations(manifest: dict) -> dict[str, str]:
+    """unique_id of every table of the warehouse (models, seeds, ml tables), by name."""
+    relations = {
+        n["name"]: uid
+        for uid, n in manifest["nodes"].items()
+        if n["resource_type"] in ("model", "seed")
+    }
+    # sources read from files (the CSV export) are not tables of the warehouse
+    relations |= {
+        s["name"]: uid
+        for uid, s in manifest["sources"].items()
+        if not s["config"].get("external_location")
+    }
+    return relations
+
+
+def _exposure(manifest: dict, name: str) -> dict:
+    (exposure,) = [e for e in manifest["exposures"].values() if e["name"] == name]
+    return exposure
+
+
+@pytest.mark.slow
+def test_the_reports_exposure_lists_exactly_the_relations_the_reports_read(manifest):
+    strings = _strings_in(PROJECT_ROOT / "reports")
+    read = {
+        uid
+        for name, uid in _relations(manifest).items()
+        if any(re.search(rf"\b{re.escape(name)}\b", text) for text in strings)
+    }
+    exposure = _exposure(manifest, "html_reports")
+    assert set(exposure["depends_on"]["nodes"]) == read
+
+
+@pytest.mark.slow
+def test_the_model_exposure_depends_on_the_feature_mart(manifest):
+    exposure = _exposure(manifest, "decline_risk_model")
+    assert exposure["depends_on"]["nodes"] == [_relations(manifest)[MART_MODEL]]
+
+
+# --- Built: yml columns are the built columns; the latest training run -------------------
+
+RUNS = (
+    # run_id, kind, started, parent
+    ("20261101T000000Z-a", "train", "2026-11-01", None),
+    ("20261120T000000Z-b", "train", "2026-11-20", None),
+    ("20261125T000000Z-c", "score", "2026-11-25", "20261120T000000Z-b"),
+)
+TRAINED = "20261120T000000Z-b"
+
+
+def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
+    columns = [name for name, _ in TABLES[table]]
+    return pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns)
+
+
+@pytest.fixture(scope="module")
+def documented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """The fixture export built, with three ML runs written and every after-ML model built."""
+    workdir = tmp_path_factory.mktemp("documented")
+    raw = workdir / "raw"
+    shutil.copytree(FIXTURE_RAW_DIR, raw)
+    paths = paths_in(workdir, raw)
+    assert run_dbt(paths, ("build",)).success
+    with duckdb.connect(str(paths.build_duckdb), read_only=True) as con:
+        rows = con.execute("select customer_id from marts.customer_features").fetchall()
+    customers = [c for (c,) in rows]
+    runs = [
+        {
+            "run_id": run_id,
+            "run_kind": kind,
+            "started_at": pd.Timestamp(started),
+            "parent_run_id": parent,
+            "threshold": 0.5,
+            "model_family": f"family_{run_id[-1]}",
+        }
+        for run_id, kind, started, parent in RUNS
+    ]
+    frames = {
+        "model_runs": _frame("model_runs", runs),
+        "predictions": _frame(
+            "predictions",
+            [
+                {"run_id": TRAINED, "customer_id": c, "p_decline": p, "predicted_decline": p >= 0.5}
+                for c, p in zip(customers, (0.1, 0.9) * len(customers), strict=False)
+            ],
+        ),
+        "shap_values": _frame(
+            "shap_values",
+            [
+                {"run_id": TRAINED, "customer_id": c, "feature": f, "shap_value": 0.1}
+                for c in customers
+                for f in mart_columns().features
+            ],
+        ),
+    }
+    with duckdb.connect(str(paths.build_duckdb)) as con:
+        write_run(con, frames)
+    report = run_dbt(paths, ("build", "--selector", "after_ml"))
+    assert report.success, report.problems
+    return paths
+
+
+@pytest.mark.slow
+def test_every_built_table_has_exactly_the_columns_its_yml_declares(documented_paths, manifest):
+    with duckdb.connect(str(documented_paths.build_duckdb), read_only=True) as con:
+        built = built_columns(con, manifest)
+    models = {
+        uid
+        for uid, n in manifest["nodes"].items()
+        if n["resource_type"] in ("model", "seed") and n["package_name"] == "one_click"
+    }
+    assert models - set(built) == set()  # every model was found, so none went unchecked
+    assert undeclared_columns(manifest, built) == []
+
+
+@pytest.mark.slow
+def test_latest_training_run_is_the_newest_train_run_with_every_column(documented_paths, query):
+    database = documented_paths.build_duckdb
+    assert query(database, "select run_id, model_family from segments.latest_training_run") == [
+        (TRAINED, "family_b")
+    ]
+    columns = query(
+        database,
+        "select column_name from information_schema.columns where table_schema = 'segments' "
+        "and table_name = 'latest_training_run' order by ordinal_position",
+    )
+    assert [c for (c,) in columns] == [name for name, _ in TABLES["model_runs"]]
+
+
+ANALYSES_DIR = PROJECT_ROOT / "dbt_project" / "analyses"
+
+
+@pytest.mark.slow
+def test_every_analysis_compiles_and_runs_on_the_warehouse(documented_paths, query):
+    report = run_dbt(documented_paths, ("compile", "--select", "path:dbt_project/analyses"))
+    assert report.success, report.problems
+    compiled = DBT_TARGET_DIR / "compiled" / "one_click" / "dbt_project" / "analyses"
+    names = sorted(p.stem for p in ANALYSES_DIR.glob("*.sql"))
+    assert names and all((compiled / f"{name}.sql").exists() for name in names)
+    results = {
+        name: query(documented_paths.build_duckdb, (compiled / f"{name}.sql").read_text())
+        for name in names
+    }
+    offers = results["offers_by_channel_latest_run"]
+    assert offers, "the fixture run recommends offers"
+    assert {(run_id, str(started)[:10]) for _, _, _, run_id, started, _, _ in offers} == {
+        (TRAINED, "2026-11-20")
+    }
+
+
+def test_mart_descriptions_are_plain_text_for_the_python_that_reads_them():
+    # ml/features.py reads the contract yml without dbt: a doc() reference
+    # would reach the model card as template text.
+    templated = {c: d for c, d in mart_columns().descriptions.items() if "{{" in d or "{%" in d}
+    assert templated == {}
