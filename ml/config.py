@@ -150,6 +150,9 @@ RACE_FINALISTS = 2
 # top-k families by cross-validated ROC-AUC (a third member added ~0.0005 in
 # research for +50 % fit, scoring and explanation cost).
 ENSEMBLE_TOP_K = 2
+# ml.model_runs has one column per member (ensemble_member_1 ..), so the
+# ensemble is capped at this many.
+MAX_ENSEMBLE_MEMBERS = 3
 DEFAULT_N_JOBS = 2
 
 # Decision threshold rule: "f1" maximises F1 on out-of-fold predictions;
@@ -157,15 +160,10 @@ DEFAULT_N_JOBS = 2
 DEFAULT_THRESHOLD_RULE = "f1"
 CALIBRATION_BINS = 10
 
-# Explanation cost bounds. The sampling (model-agnostic) explainer evaluates
-# the model on at most this many rows in total; exact TreeSHAP is used only
-# when its estimated work (sum over trees of leaves * depth^2 * rows) is below
-# the second bound, otherwise the bounded sampler is cheaper.
-SHAP_MAX_MODEL_ROWS = 400_000
-SHAP_MIN_DRAWS = 8
-SHAP_MAX_DRAWS = 64
-TREE_SHAP_MAX_WORK = 2.0e9
-LINEAR_SHAP_BACKGROUND = 1000
+# Exact SHAP only (ml/explain.py): base value + the sum of a customer's SHAP
+# values must equal the published probability within this tolerance, else
+# the run fails rather than write an explanation of another number.
+SHAP_ADDITIVITY_TOLERANCE = 1e-6
 PERMUTATION_REPEATS = 5
 
 # Large-N mode. Above LARGE_N_CUSTOMERS the protocol above would not finish
@@ -186,10 +184,11 @@ PERMUTATION_REPEATS = 5
 LARGE_N_CUSTOMERS = 20_000
 LARGE_N_SEARCH_SAMPLE = 10_000
 LARGE_N_FIT_SAMPLE = 200_000
-LARGE_N_FAMILIES = ("dummy", "logreg", "tree", "hist_gb")
-# Exact TreeSHAP work per customer allowed in large-N mode (the searched
-# boosting, 150 trees of 8 leaves, needs ~6e4: ~30 s per million here), so
-# the explanation time grows linearly with the customers.
+LARGE_N_FAMILIES = ("dummy", "tree", "random_forest", "extra_trees")
+# Exact TreeSHAP work per customer (trees x leaves x depth^2) allowed when
+# explaining a large-N run or scoring a large export; large-N forests are
+# kept below it (ml.candidates.LARGE_N_FOREST_SPACE), so the explanation time
+# grows linearly with the customers.
 LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER = 1.0e5
 SCORE_BATCH_ROWS = 100_000
 # Permutation importance shuffles at most this many hold-out customers.
