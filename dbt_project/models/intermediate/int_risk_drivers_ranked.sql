@@ -1,6 +1,7 @@
 -- Why each customer is at risk: every feature's SHAP value for the latest
--- run, the customer's value of it, whether that value is high or low
--- against the population median (numeric) or which label it is
+-- run (exact, from the model that produced the customer's p_decline, in
+-- probability units), the customer's value of it, whether that value is high
+-- or low against the population median (numeric) or which label it is
 -- (categorical), the reason in words (seed `feature_reasons`), and the
 -- feature's rank among the customer's drivers toward decline.
 {%- set numeric = mart_columns(['numeric']) %}
@@ -35,13 +36,24 @@ medians as (
     from customers
 ),
 
+-- Features the seed gives a reason for: only they can become a customer's
+-- reason_1..3 or an offer's driver (a feature without words stays in the
+-- table, unranked).
+reasoned_features as (
+    select distinct reasons.feature from reasons
+),
+
 latest_shap as (
     select
         shap.customer_id,
         shap.feature,
         shap.shap_value,
         shap.feature in ({{ "'" ~ actionable | join("', '") ~ "'" }})
-            as is_actionable
+            as is_actionable,
+        shap.shap_value > 0
+        and shap.feature in (
+            select reasoned_features.feature from reasoned_features
+        ) as is_driver
     from shap
     inner join latest
         on shap.customer_id = latest.customer_id and shap.run_id = latest.run_id
@@ -51,22 +63,20 @@ latest_shap as (
         )
 ),
 
--- Ranks first, on narrow rows (the sort is most of this model's cost at a
--- million customers). One window, one sort, for both ranks: in descending
--- SHAP order the positive values come first, so a positive row's position
--- is its rank among the drivers toward decline, and the actionable rows
--- counted up to it give its rank among the actionable ones.
-ranked as (
+-- Ranks first, on narrow rows, and only over the drivers (positive SHAP
+-- toward decline, with a reason): the window's sort is most of this model's
+-- cost at a million customers, and about half the rows are not drivers. In
+-- descending SHAP order a driver's position is its rank, and the actionable
+-- drivers counted up to it give its rank among the actionable ones.
+ranked_drivers as (
     select
         customer_id,
         feature,
         shap_value,
         is_actionable,
+        row_number() over by_customer as driver_rank,
         case
-            when shap_value > 0 then row_number() over by_customer
-        end as driver_rank,
-        case
-            when shap_value > 0 and is_actionable
+            when is_actionable
                 then
                     count(*) filter (where is_actionable) over (
                         by_customer
@@ -74,9 +84,24 @@ ranked as (
                     )
         end as actionable_driver_rank
     from latest_shap
+    where is_driver
     window by_customer as (
         partition by customer_id order by shap_value desc, feature asc
     )
+),
+
+ranked as (
+    select * from ranked_drivers
+    union all
+    select
+        customer_id,
+        feature,
+        shap_value,
+        is_actionable,
+        cast(null as bigint) as driver_rank,
+        cast(null as bigint) as actionable_driver_rank
+    from latest_shap
+    where not is_driver
 ),
 
 -- Each row then takes its own feature's value from the customer's mart row:
