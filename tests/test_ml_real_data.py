@@ -61,3 +61,20 @@ def test_every_active_customer_is_scored_and_explained(trained_real: Path) -> No
 def test_the_holdout_keeps_the_published_split_size(trained_real: Path) -> None:
     run = _latest_run(trained_real)
     assert abs(run["holdout_size"] - 325) <= 2  # 25 % of 1297, twins kept together
+
+
+def test_every_published_probability_is_explained_exactly_by_its_own_model(
+    trained_real: Path,
+) -> None:
+    with duckdb.connect(str(trained_real), read_only=True) as con:
+        ((customers, worst),) = con.execute(
+            "select count(*), max(abs(p.base_value + s.total - p.p_decline)) "
+            "from ml.predictions p join (select customer_id, sum(shap_value) as total "
+            "from ml.shap_values group by 1) s using (customer_id)"
+        ).fetchall()
+        eligible = con.execute(
+            "select is_eligible from ml.model_candidates where is_selected"
+        ).fetchall()
+    assert customers == 1297 and worst < 1e-6
+    assert eligible == [(True,)]
+    assert _latest_run(trained_real)["shap_method"] == "tree_exact"

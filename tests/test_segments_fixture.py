@@ -77,7 +77,14 @@ def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
         "predictions": _frame(
             "predictions",
             [
-                {"run_id": run_id, "customer_id": c, "p_decline": p, "predicted_decline": p >= 0.5}
+                {
+                    "run_id": run_id,
+                    "customer_id": c,
+                    "p_decline": p,
+                    "predicted_decline": p >= 0.5,
+                    # base value + SHAP = p, as ml.train writes it
+                    "base_value": p - sum(v for (who, _), v in SHAP.items() if who == c),
+                }
                 for c, p in P_DECLINE.items()
             ],
         ),
@@ -181,6 +188,38 @@ def test_offers_follow_actionable_drivers_and_consent(segmented, query):
         (100001, 1, "marketing_activity_6m", "low", "favourite_category_digest_email", "email"),
         (100005, 1, "unpaid_items_quarter", "high", "cart_reminder_site", "site"),
     ]
+
+
+def test_each_offer_carries_its_drivers_own_shap_value_of_the_run(segmented, query):
+    rows = query(
+        segmented,
+        "select customer_id, driver, driver_shap_value, run_id"
+        " from segments.customer_recommendations order by customer_id",
+    )
+    assert [(c, d, v) for c, d, v, _ in rows] == [
+        (c, d, SHAP[(c, d)]) for c, d in [(100001, "marketing_activity_6m"),
+                                           (100005, "unpaid_items_quarter")]
+    ]  # fmt: skip
+    assert {run for *_, run in rows} == {"20261123T000000Z-test"}
+
+
+def _shift_base_value(paths: Paths, delta: float) -> None:
+    with duckdb.connect(str(paths.build_duckdb)) as con:
+        con.execute(
+            "update ml.predictions set base_value = base_value + ? where customer_id = 100005",
+            [delta],
+        )
+
+
+def test_a_reason_beside_a_probability_its_shap_does_not_explain_fails_the_build(
+    segmented_paths,
+) -> None:
+    _shift_base_value(segmented_paths, 0.01)
+    try:
+        check = ("test", "--select", "assert_reasons_explain_the_published_probability")
+        assert not run_dbt(segmented_paths, check).success
+    finally:
+        _shift_base_value(segmented_paths, -0.01)
 
 
 def test_key_segment_profile_needs_two_customers_per_group(segmented, query):
