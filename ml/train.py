@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_threshold_rule,
         default=DEFAULT_THRESHOLD_RULE,
         metavar="RULE",
-        help="How the offer threshold is chosen on out-of-fold probabilities: 'f1' (maximise "
+        help="How the offer threshold is chosen on the training customers' out-of-fold "
+        "probabilities (never on hold-out labels): 'f1' (maximise "
         "F1), 'cost:R' (minimise R x missed decliners + wasted offers, R = cost of losing a "
         f"customer / cost of an offer) or 'fixed:T' (default: {DEFAULT_THRESHOLD_RULE}).",
     )
