@@ -9,7 +9,9 @@ SHAP values that are zero except:
                        pages_per_visit +0.1 (17 pages, median 6: high);
   100001 (consent):    service_errors +0.3 (1, median 3: low),
                        promo_purchase_share +0.2 (0.0, median 0.27: low),
-                       marketing_activity_6m +0.1 (3.4, median 4.8: low).
+                       marketing_activity_6m +0.1 (3.4, median 4.8: low);
+  100007:              revenue_current_month and tenure_days +0.2 each (a tie),
+                       revenue_previous_month -0.1 (toward staying); none actionable.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ SHAP = {
     (100001, "service_errors"): 0.3,
     (100001, "promo_purchase_share"): 0.2,
     (100001, "marketing_activity_6m"): 0.1,
+    (100007, "revenue_current_month"): 0.2,
+    (100007, "tenure_days"): 0.2,
+    (100007, "revenue_previous_month"): -0.1,
 }
 
 
@@ -159,6 +164,32 @@ def test_top_reasons_are_the_strongest_positive_shap_values_in_words(segmented, 
             "views many pages per visit",
         )
     ]
+
+
+def test_drivers_are_positive_shap_only_and_ties_go_to_the_feature_name(segmented, query):
+    rows = query(
+        segmented,
+        "select feature, driver_rank from intermediate.int_risk_drivers_ranked"
+        " where customer_id = 100007 and shap_value <> 0 order by feature",
+    )
+    assert rows == [
+        ("revenue_current_month", 1),
+        ("revenue_previous_month", None),
+        ("tenure_days", 2),
+    ]
+    ((reason_3,),) = query(
+        segmented, "select reason_3 from segments.customer_segments where customer_id = 100007"
+    )
+    assert reason_3 is None  # two drivers only: a negative SHAP value is never a reason
+
+
+def test_rebuilding_gives_identical_reasons_and_offers(segmented_paths, segmented, query):
+    reasons = "select * from segments.customer_segments order by customer_id"
+    offers = "select * from segments.customer_recommendations order by customer_id, offer_rank"
+    before = query(segmented, reasons), query(segmented, offers)
+    rebuild = ("build", "--select", "customer_segments", "customer_recommendations")
+    assert run_dbt(segmented_paths, rebuild).success
+    assert (query(segmented, reasons), query(segmented, offers)) == before
 
 
 def test_segment_summary_counts_and_profit(segmented, query):
