@@ -172,15 +172,16 @@ PERMUTATION_REPEATS = 5
 # - the family search runs on a stratified group sample of
 #   LARGE_N_SEARCH_SAMPLE training customers (same folds for every family);
 # - the evaluated model is fitted on LARGE_N_FIT_SAMPLE training customers
-#   (out-of-fold inside that sample) and scores everyone else, the hold-out
-#   included, as unseen customers; it is also the final model;
-# - only families whose scoring and exact SHAP cost per customer do not grow
-#   with the training size are searched (no k-NN, SVC, forests, PCA
-#   projections or soft vote), so SHAP stays exact for every customer;
+#   (out-of-fold inside that sample; threshold on those) and scores everyone
+#   else, the hold-out included, as unseen customers; it is also the final model;
+# - only exactly explainable families are searched, forests at a bounded size
+#   (ml.candidates.LARGE_N_FOREST_SPACE), so exact SHAP of every customer
+#   costs time linear in customers (no k-NN, SVC, boosting, PCA projections
+#   or soft vote);
 # - scoring and SHAP run in batches of SCORE_BATCH_ROWS (at any size),
 #   permutation importance on a PERMUTATION_MAX_ROWS sample of the hold-out.
-# The sizes keep training on 1 M customers near 2 minutes here (116 s with
-# segments, bench/results/pipeline.md); the CV standard error on 10 k is ~0.005.
+# The CV standard error on 10 k customers is ~0.005; time and memory at 1 M
+# are in bench/results/ml_train.md.
 LARGE_N_CUSTOMERS = 20_000
 LARGE_N_SEARCH_SAMPLE = 10_000
 LARGE_N_FIT_SAMPLE = 200_000
