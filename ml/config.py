@@ -164,6 +164,12 @@ CALIBRATION_BINS = 10
 # values must equal the published probability within this tolerance, else
 # the run fails rather than write an explanation of another number.
 SHAP_ADDITIVITY_TOLERANCE = 1e-6
+# From this many rows per batch, TreeSHAP runs tree by tree once per decision
+# pattern (rows taking the same side at every split share their values
+# exactly); below it the explainer's own loop over rows is cheaper than the
+# per-tree set-up. At 1 M customers and 20-tree large-N forests this cuts
+# SHAP from minutes to seconds (bench/results/ml_train.md).
+PATTERN_SHAP_MIN_ROWS = 20_000
 PERMUTATION_REPEATS = 5
 
 # Large-N mode. Above LARGE_N_CUSTOMERS the protocol above would not finish

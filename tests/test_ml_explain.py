@@ -8,6 +8,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import VotingClassifier
 
+from ml import explain as explain_module
 from ml.candidates import PREP_STEP, FeatureSpec, get_family
 from ml.data import model_inputs
 from ml.explain import (
@@ -223,3 +224,28 @@ def test_permutation_importance_is_zero_for_features_the_model_ignores() -> None
     assert (table.drop(index=used)[["permutation_mean", "permutation_std"]] == 0).all().all()
     again = permutation_table(model, x, y, seed=0, repeats=3).set_index("feature")
     assert table.equals(again)
+
+
+@pytest.mark.parametrize(
+    ("family", "params"),
+    [("tree", {}), ("random_forest", {"n_estimators": 15}), ("extra_trees", {"n_estimators": 15})],
+)
+def test_tree_shap_once_per_decision_pattern_equals_the_row_by_row_explainer(
+    family: str, params: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, x = _fitted(family, **params)
+    row_by_row, base = explain_model(model, x)
+    monkeypatch.setattr(explain_module, "PATTERN_SHAP_MIN_ROWS", 1)
+    by_pattern, base_by_pattern = explain_model(model, x, batch_rows=30)
+    np.testing.assert_allclose(by_pattern, row_by_row, atol=1e-12)
+    assert base_by_pattern == pytest.approx(base, abs=1e-12)
+
+
+def test_rows_with_one_decision_pattern_share_their_leaf() -> None:
+    model, x = _fitted("random_forest", n_estimators=3)
+    encoded = np.asarray(model.named_steps[PREP_STEP].transform(x), dtype=np.float32)
+    tree = model.named_steps["model"].estimators_[0]
+    first, inverse = explain_module.decision_patterns(tree, encoded.astype(float))
+    leaves = tree.apply(encoded)
+    assert len(first) <= len(x)
+    np.testing.assert_array_equal(leaves, leaves[first][inverse])

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ml import explain as explain_module
 from ml.candidates import LARGE_N_FOREST_SPACE, get_family, large_n_variant
 from ml.config import LARGE_N_FAMILIES
 from ml.data import ModelData, to_model_data
@@ -160,8 +161,11 @@ def test_batched_probabilities_equal_one_call(warehouse: Path, tmp_path: Path) -
 
 @pytest.mark.slow
 def test_large_n_run_samples_as_stated_and_explains_everyone_exactly(
-    warehouse: Path, tmp_path: Path
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Full batches of 97 rows are explained once per decision pattern, the
+    # shorter last batches row by row: both must add up to p_decline.
+    monkeypatch.setattr(explain_module, "PATTERN_SHAP_MIN_ROWS", 60)
     result = run_training(warehouse, _settings(tmp_path, batch_rows=97))
     n = N + TWINS
     run = _rows(warehouse, "select cv_scheme, model_family, shap_method from ml.model_runs")
