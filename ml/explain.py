@@ -212,28 +212,22 @@ def _trees(estimator: object) -> list[tuple[DecisionTreeClassifier, float]]:
     return [(tree, 1.0 / len(trees)) for tree in trees]
 
 
-def _tree_shap_by_pattern(
-    estimator: object, encoded: np.ndarray, positive: int
-) -> tuple[np.ndarray, float]:
+def _tree_shap_by_pattern(estimator: object, encoded: np.ndarray, positive: int) -> np.ndarray:
     """Exact TreeSHAP (rows x encoded columns) tree by tree, once per decision pattern.
 
     For many rows and small trees (large-N forests: a few thousand patterns
     per 100 000 rows) this does the same exact computation as explaining the
-    forest row by row at a fraction of the cost.
+    forest row by row at a fraction of the cost. The forest's base value is
+    the average of its trees' (the caller takes it from the forest's explainer).
     """
     import shap  # heavy import, only when explaining
 
     values = np.zeros(encoded.shape)
-    base = 0.0
     for tree, weight in _trees(estimator):
         first, inverse = decision_patterns(tree, encoded)
-        explainer = shap.TreeExplainer(tree)
-        unique = _class_values(
-            explainer.shap_values(encoded[first], check_additivity=False), positive
-        )
-        values += weight * unique[inverse]
-        base += weight * _scalar(explainer.expected_value, positive)
-    return values, base
+        raw = shap.TreeExplainer(tree).shap_values(encoded[first], check_additivity=False)
+        values += weight * _class_values(raw, positive)[inverse]
+    return values
 
 
 def _explain_pipeline(
@@ -259,7 +253,7 @@ def _explain_pipeline(
         encoded = np.asarray(prep.transform(x.iloc[start : start + batch_rows]), dtype=np.float32)
         encoded = encoded.astype(float)
         if len(encoded) >= PATTERN_SHAP_MIN_ROWS:
-            values, base_value = _tree_shap_by_pattern(estimator, encoded, positive)
+            values = _tree_shap_by_pattern(estimator, encoded, positive)
         else:
             raw = explainer.shap_values(encoded, check_additivity=False)
             values = _class_values(raw, positive)
