@@ -27,13 +27,21 @@ reasons as (
     select * from {{ ref('feature_reasons') }}
 ),
 
+-- The population median of each numeric feature, one row per feature.
 medians as (
-    select
-        {%- for feature in numeric %}
-            median({{ feature }}) as {{ feature }},
-        {%- endfor %}
-        count(*) as n_customers
-    from customers
+    {%- for feature in numeric %}
+        select
+            '{{ feature }}' as feature,
+            median({{ feature }}) as median_value
+        from customers
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+latest_run as (
+    select distinct latest.run_id from latest
 ),
 
 -- Features the seed gives a reason for: only they can become a customer's
@@ -43,11 +51,16 @@ reasoned_features as (
     select distinct reasons.feature from reasons
 ),
 
+-- The latest run's rows, picked by run id (a filter, not a join of 16 M
+-- rows at a million customers); they carry the customer's value of the
+-- feature as the model saw it, so the mart need not be joined back.
 latest_shap as (
     select
         shap.customer_id,
         shap.feature,
         shap.shap_value,
+        shap.feature_value,
+        shap.feature_value_num,
         shap.feature in ({{ "'" ~ actionable | join("', '") ~ "'" }})
             as is_actionable,
         shap.shap_value > 0
@@ -55,10 +68,9 @@ latest_shap as (
             select reasoned_features.feature from reasoned_features
         ) as is_driver
     from shap
-    inner join latest
-        on shap.customer_id = latest.customer_id and shap.run_id = latest.run_id
     where
-        shap.feature in (
+        shap.run_id in (select latest_run.run_id from latest_run)
+        and shap.feature in (
             {{ "'" ~ (numeric + categorical) | join("', '") ~ "'" }}
         )
 ),
@@ -73,6 +85,8 @@ ranked_drivers as (
         customer_id,
         feature,
         shap_value,
+        feature_value,
+        feature_value_num,
         is_actionable,
         row_number() over by_customer as driver_rank,
         case
@@ -97,6 +111,8 @@ ranked as (
         customer_id,
         feature,
         shap_value,
+        feature_value,
+        feature_value_num,
         is_actionable,
         cast(null as bigint) as driver_rank,
         cast(null as bigint) as actionable_driver_rank
@@ -104,38 +120,22 @@ ranked as (
     where not is_driver
 ),
 
--- Each row then takes its own feature's value from the customer's mart row:
--- one join on customer_id, instead of joining an unpivoted copy of the mart
--- (customers x features rows) on two keys.
+-- High or low against the population median (numeric), the label
+-- (categorical): a join to the one-row-per-feature medians.
 valued as (
     select
         ranked.*,
-        case ranked.feature
-            {%- for feature in numeric + categorical %}
-                when '{{ feature }}'
-                    then cast(customers.{{ feature }} as varchar)
-            {%- endfor %}
-        end as feature_value,
-        case ranked.feature
-            {%- for feature in numeric %}
-                when '{{ feature }}'
-                    then
-                        case
-                            when
-                                customers.{{ feature }}
-                                >= medians.{{ feature }}
-                                then 'high'
-                            else 'low'
-                        end
-            {%- endfor %}
-            {%- for feature in categorical %}
-                when '{{ feature }}'
-                    then lower(cast(customers.{{ feature }} as varchar))
-            {%- endfor %}
+        case
+            when
+                ranked.feature in (
+                    {{ "'" ~ categorical | join("', '") ~ "'" }}
+                )
+                then lower(ranked.feature_value)
+            when ranked.feature_value_num >= medians.median_value then 'high'
+            else 'low'
         end as feature_level
     from ranked
-    inner join customers on ranked.customer_id = customers.customer_id
-    cross join medians
+    left join medians on ranked.feature = medians.feature
 ),
 
 final as (
