@@ -20,11 +20,14 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
-from ml.config import Paths
+from ml.config import MART_RELATION, Paths
+from ml.data import read_mart, to_model_data
 from ml.dbt_build import run_dbt
+from ml.explain import Explanation, ShapRows
 from ml.features import mart_columns
 from ml.warehouse import TABLES, write_run
 
@@ -93,21 +96,19 @@ def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
                 for c, p in P_DECLINE.items()
             ],
         ),
-        "shap_values": _frame(
-            "shap_values",
-            [
-                {
-                    "run_id": run_id,
-                    "customer_id": c,
-                    "feature": f,
-                    "shap_value": SHAP.get((c, f), 0.0),
-                }
-                for c in P_DECLINE
-                for f in mart_columns().features
-            ],
-        ),
     }
     with duckdb.connect(str(paths.build_duckdb)) as con:
+        # SHAP rows as ml.train writes them: with each customer's feature values.
+        columns = mart_columns()
+        data = to_model_data(read_mart(con, MART_RELATION, columns), columns, with_target=False)
+        ids = data.customer_ids.tolist()
+        assert sorted(ids) == sorted(P_DECLINE)
+        values = pd.DataFrame(
+            [[SHAP.get((c, f), 0.0) for f in columns.features] for c in ids],
+            columns=list(columns.features),
+        )
+        explanation = Explanation(values, np.zeros(len(ids)), "tree_exact")
+        frames["shap_values"] = ShapRows(explanation, data.x, data.customer_ids, run_id, 100)
         write_run(con, frames)
     report = run_dbt(paths, ("build", "--selector", "after_ml"))
     assert report.success, report.problems

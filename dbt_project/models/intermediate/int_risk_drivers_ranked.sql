@@ -153,7 +153,7 @@ final as (
                 valued.feature
             ),
             '{value}',
-            valued.feature_value
+            coalesce(valued.feature_value, '')
         ) as reason,
         -- rank among the features pushing toward decline (positive SHAP)
         valued.driver_rank,
