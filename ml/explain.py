@@ -316,7 +316,11 @@ def explain_producers(
         if not len(rows):
             continue
         routes.add(exact_route(model, features))
-        values[rows], base_values[rows] = explain_model(model, x.iloc[rows], batch_rows)
+        # A batch of the producer's rows at a time: no copy of all its rows.
+        step = batch_rows or len(rows)
+        for start in range(0, len(rows), step):
+            part = rows[start : start + step]
+            values[part], base_values[part] = explain_model(model, x.iloc[part])
     if not np.all(covered == 1):
         raise ValueError("producers must cover every customer exactly once")
     gap = np.abs(base_values + values.sum(axis=1) - np.asarray(p, dtype=float))
