@@ -22,6 +22,9 @@ trained to be published:
 Logistic regression and gradient boosting are exact only in log-odds,
 PCA projections mix features, k-NN and SVC have no exact explainer:
 :func:`exact_route` returns None for them and they never reach a table.
+
+Large batches are explained tree by tree, once per decision pattern
+(:func:`decision_patterns`): the same exact values at a fraction of the cost.
 """
 
 from __future__ import annotations
