@@ -83,8 +83,8 @@ def test_every_published_probability_is_explained_exactly_by_its_own_model(
 
 @pytest.mark.skipif(
     os.environ.get("ONE_CLICK_REAL_NESTED_CV") != "1",
-    reason="nested CV of the whole selection takes ~5x the search (set ONE_CLICK_REAL_NESTED_CV=1; "
-    "make real-data-checks does)",
+    reason="nested CV of the whole selection takes ~5x the search; set ONE_CLICK_REAL_NESTED_CV=1 "
+    "(meant for make real-data-checks)",
 )
 def test_nested_cv_of_the_whole_selection_is_at_least_0_905(
     real_warehouse: Path, tmp_path: Path
