@@ -33,7 +33,9 @@ from sklearn.tree import DecisionTreeClassifier
 PREP_STEP = "prep"
 MODEL_STEP = "model"
 # Forests: 200 trees are past the point where ROC-AUC still moves on ~1000
-# rows, and keep the search and TreeSHAP affordable on two cores.
+# rows, and keep the search and TreeSHAP affordable on two cores (a forest's
+# exact TreeSHAP costs trees x leaves x depth^2 per customer, so leaves are
+# bounded too: see the spaces below and bench/results/ml_train.md).
 FOREST_TREES = 200
 
 Params = dict[str, Any]
@@ -56,6 +58,10 @@ class Family:
     build: Callable[[Params, FeatureSpec, int], Pipeline]
     default: Params
     space: Mapping[str, list[Any]] = field(default_factory=dict)
+    # Whether the family's exact SHAP adds up to its probability over the mart
+    # features (scikit-learn trees after per-feature preprocessing, or the
+    # prior). Only such families are selected and published; see ml.explain.
+    exact_shap: bool = False
 
 
 def preprocessor(
@@ -156,14 +162,15 @@ def _tree(params: Params, spec: FeatureSpec, seed: int) -> Pipeline:
 def _forest(cls: type) -> Callable[[Params, FeatureSpec, int], Pipeline]:
     def build(params: Params, spec: FeatureSpec, seed: int) -> Pipeline:
         model = cls(
-            n_estimators=FOREST_TREES,
+            n_estimators=params.get("n_estimators", FOREST_TREES),
             max_depth=params["max_depth"],
+            max_leaf_nodes=params.get("max_leaf_nodes"),
             max_features=params["max_features"],
             min_samples_leaf=params["min_samples_leaf"],
             random_state=seed,
             n_jobs=1,  # folds already run in parallel; nested threads would oversubscribe
         )
-        prep = preprocessor(spec, scale=False, projections=params["projections"], seed=seed)
+        prep = preprocessor(spec, scale=False, projections=params.get("projections", 0), seed=seed)
         return _pipeline(prep, model)
 
     return build
@@ -184,27 +191,69 @@ def _hist_gb(params: Params, spec: FeatureSpec, seed: int) -> Pipeline:
     return _pipeline(prep, model)
 
 
-# Defaults come from the research runs recorded in bench/results/ml_train.md;
-# spaces stay small because the whole training must fit ~90 s on two cores.
+# Forest defaults and spaces. max_leaf_nodes bounds each tree (depth then
+# follows the data): 300 trees of 32 leaves score like 200 depth-12 trees
+# here at a twentieth of the TreeSHAP cost.
+ET_DEFAULT: Params = {
+    "max_depth": None,
+    "max_leaf_nodes": 32,
+    "max_features": 0.15,
+    "min_samples_leaf": 1,
+    "n_estimators": 300,
+}
+ET_SPACE: Mapping[str, list[Any]] = {
+    "max_depth": [None],
+    "max_leaf_nodes": [16, 32, 64],
+    "max_features": [0.1, 0.15, 0.2, 0.35],
+    "min_samples_leaf": [1, 3],
+    "n_estimators": [200, 300],
+}
+RF_DEFAULT: Params = {
+    "max_depth": None,
+    "max_leaf_nodes": 32,
+    "max_features": 0.2,
+    "min_samples_leaf": 1,
+    "n_estimators": 300,
+}
+RF_SPACE: Mapping[str, list[Any]] = {
+    "max_depth": [None],
+    "max_leaf_nodes": [16, 32, 64],
+    "max_features": [0.1, 0.2, 0.35, "sqrt"],
+    "min_samples_leaf": [1, 3, 5],
+    "n_estimators": [200, 300],
+}
+# Large-N mode: forests small enough that exact TreeSHAP of every customer
+# stays within LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER (trees x leaves x depth^2).
+LARGE_N_FOREST_SPACE: Mapping[str, list[Any]] = {
+    "max_depth": [None],
+    "max_leaf_nodes": [16, 32],
+    "n_estimators": [20],
+}
+
+# Defaults come from the research runs recorded in bench/results/ml_train.md
+# (CV on the training part only); spaces stay small because the whole
+# training must fit ~60 s on two cores. The forests' spaces hold no PCA
+# projections (they would mix features, so SHAP could not be exact) and bound
+# the leaves, which bounds exact TreeSHAP's cost.
 FAMILIES: tuple[Family, ...] = (
-    Family("dummy", "prior-probability baseline", _dummy, {}),
+    Family("dummy", "prior-probability baseline", _dummy, {}, exact_shap=True),
     Family(
         "logreg",
-        "logistic regression, L2 / elastic net / L1 via l1_ratio",
+        "logistic regression, L2 / elastic net / L1 via l1_ratio (comparison only)",
         _logreg,
         {"C": 0.1, "l1_ratio": 0.0},
         {"C": [0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0], "l1_ratio": [0.0, 0.5, 1.0]},
     ),
     Family(
         "svc",
-        "RBF support-vector classifier with sigmoid-calibrated probabilities",
+        "RBF support-vector classifier, sigmoid-calibrated (comparison only)",
         _svc,
         {"C": 0.3, "gamma": "scale"},
         {"C": [0.1, 0.3, 1.0, 3.0], "gamma": ["scale", 0.02, 0.05, 0.1]},
     ),
     Family(
         "knn",
-        "k nearest neighbours on standardised features",
+        "k nearest neighbours on standardised features (comparison only)",
         _knn,
         {"n_neighbors": 35, "weights": "distance", "p": 2},
         {"n_neighbors": [15, 25, 35, 50, 75], "weights": ["uniform", "distance"], "p": [1, 2]},
@@ -219,34 +268,27 @@ FAMILIES: tuple[Family, ...] = (
             "min_samples_leaf": [5, 10, 20, 40],
             "criterion": ["gini", "entropy"],
         },
+        exact_shap=True,
     ),
     Family(
         "random_forest",
-        f"random forest of {FOREST_TREES} trees, optional PCA projections",
+        "random forest, leaves bounded",
         _forest(RandomForestClassifier),
-        {"max_depth": 8, "max_features": "sqrt", "min_samples_leaf": 1, "projections": 0},
-        {
-            "max_depth": [6, 8, 10],
-            "max_features": [0.2, 0.35, "sqrt"],
-            "min_samples_leaf": [1, 3, 5],
-            "projections": [0, 6],
-        },
+        RF_DEFAULT,
+        RF_SPACE,
+        exact_shap=True,
     ),
     Family(
         "extra_trees",
-        f"extremely randomised trees ({FOREST_TREES}), optional PCA projections",
+        "extremely randomised trees, leaves bounded",
         _forest(ExtraTreesClassifier),
-        {"max_depth": 8, "max_features": 0.35, "min_samples_leaf": 1, "projections": 6},
-        {
-            "max_depth": [6, 8, 10, 12],
-            "max_features": [0.2, 0.35, 0.5],
-            "min_samples_leaf": [1, 3, 5],
-            "projections": [0, 6, 10],
-        },
+        ET_DEFAULT,
+        ET_SPACE,
+        exact_shap=True,
     ),
     Family(
         "hist_gb",
-        "histogram gradient boosting, optional PCA projections",
+        "histogram gradient boosting, optional PCA projections (comparison only)",
         _hist_gb,
         {
             "learning_rate": 0.1,
@@ -275,6 +317,25 @@ def family_names() -> tuple[str, ...]:
     return tuple(f.name for f in FAMILIES)
 
 
+def exact_family_names() -> tuple[str, ...]:
+    """The families searched by default: those whose exact SHAP adds up to the probability."""
+    return tuple(f.name for f in FAMILIES if f.exact_shap)
+
+
+def is_exactly_explainable(family: str, params: Params) -> bool:
+    """Whether a configuration's exact SHAP adds up to its probability over the mart features.
+
+    A soft vote is when all its members are (its SHAP is their weighted
+    average); a forest is not with PCA projections (they mix features).
+    """
+    if family == ENSEMBLE_FAMILY:
+        members = params.get("members", {})
+        return bool(members) and all(
+            is_exactly_explainable(name, member) for name, member in members.items()
+        )
+    return get_family(family).exact_shap and not params.get("projections")
+
+
 def get_family(name: str) -> Family:
     """The family called *name*; ValueError lists the valid names otherwise."""
     for family in FAMILIES:
@@ -288,16 +349,14 @@ def build_soft_vote(members: list[tuple[str, Pipeline]]) -> VotingClassifier:
     return VotingClassifier(estimators=members, voting="soft")
 
 
-def without_projections(family: Family) -> Family:
-    """The family with PCA projections switched off (default and space).
+def large_n_variant(family: Family) -> Family:
+    """The family as large-N mode searches it: no projections, forests of bounded size.
 
-    Projections mix features, so SHAP could only be sampled, not computed
-    exactly per feature; large-N training needs the exact route.
+    Exact TreeSHAP for a million customers must stay linear in customers
+    and affordable, so forests keep few trees of few leaves there.
     """
-    if "projections" not in family.default:
+    if family.name not in ("random_forest", "extra_trees"):
         return family
-    return replace(
-        family,
-        default={**family.default, "projections": 0},
-        space={**family.space, "projections": [0]},
-    )
+    fixed = {key: values[0] for key, values in LARGE_N_FOREST_SPACE.items()}
+    space = {**family.space, **LARGE_N_FOREST_SPACE}
+    return replace(family, default={**family.default, **fixed}, space=space)

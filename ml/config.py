@@ -150,6 +150,9 @@ RACE_FINALISTS = 2
 # top-k families by cross-validated ROC-AUC (a third member added ~0.0005 in
 # research for +50 % fit, scoring and explanation cost).
 ENSEMBLE_TOP_K = 2
+# ml.model_runs has one column per member (ensemble_member_1 ..), so the
+# ensemble is capped at this many.
+MAX_ENSEMBLE_MEMBERS = 3
 DEFAULT_N_JOBS = 2
 
 # Decision threshold rule: "f1" maximises F1 on out-of-fold predictions;
@@ -157,15 +160,16 @@ DEFAULT_N_JOBS = 2
 DEFAULT_THRESHOLD_RULE = "f1"
 CALIBRATION_BINS = 10
 
-# Explanation cost bounds. The sampling (model-agnostic) explainer evaluates
-# the model on at most this many rows in total; exact TreeSHAP is used only
-# when its estimated work (sum over trees of leaves * depth^2 * rows) is below
-# the second bound, otherwise the bounded sampler is cheaper.
-SHAP_MAX_MODEL_ROWS = 400_000
-SHAP_MIN_DRAWS = 8
-SHAP_MAX_DRAWS = 64
-TREE_SHAP_MAX_WORK = 2.0e9
-LINEAR_SHAP_BACKGROUND = 1000
+# Exact SHAP only (ml/explain.py): base value + the sum of a customer's SHAP
+# values must equal the published probability within this tolerance, else
+# the run fails rather than write an explanation of another number.
+SHAP_ADDITIVITY_TOLERANCE = 1e-6
+# From this many rows per batch, TreeSHAP runs tree by tree once per decision
+# pattern (rows taking the same side at every split share their values
+# exactly); below it the explainer's own loop over rows is cheaper than the
+# per-tree set-up. At 1 M customers and 20-tree large-N forests this cuts
+# SHAP from minutes to seconds (bench/results/ml_train.md).
+PATTERN_SHAP_MIN_ROWS = 20_000
 PERMUTATION_REPEATS = 5
 
 # Large-N mode. Above LARGE_N_CUSTOMERS the protocol above would not finish
@@ -174,22 +178,24 @@ PERMUTATION_REPEATS = 5
 # - the family search runs on a stratified group sample of
 #   LARGE_N_SEARCH_SAMPLE training customers (same folds for every family);
 # - the evaluated model is fitted on LARGE_N_FIT_SAMPLE training customers
-#   (out-of-fold inside that sample) and scores everyone else, the hold-out
-#   included, as unseen customers; it is also the final model;
-# - only families whose scoring and exact SHAP cost per customer do not grow
-#   with the training size are searched (no k-NN, SVC, forests, PCA
-#   projections or soft vote), so SHAP stays exact for every customer;
+#   (out-of-fold inside that sample; threshold on those) and scores everyone
+#   else, the hold-out included, as unseen customers; it is also the final model;
+# - only exactly explainable families are searched, forests at a bounded size
+#   (ml.candidates.LARGE_N_FOREST_SPACE), so exact SHAP of every customer
+#   costs time linear in customers (no k-NN, SVC, boosting, PCA projections
+#   or soft vote);
 # - scoring and SHAP run in batches of SCORE_BATCH_ROWS (at any size),
 #   permutation importance on a PERMUTATION_MAX_ROWS sample of the hold-out.
-# The sizes keep training on 1 M customers near 2 minutes here (116 s with
-# segments, bench/results/pipeline.md); the CV standard error on 10 k is ~0.005.
+# The CV standard error on 10 k customers is ~0.005; time and memory at 1 M
+# are in bench/results/ml_train.md.
 LARGE_N_CUSTOMERS = 20_000
 LARGE_N_SEARCH_SAMPLE = 10_000
 LARGE_N_FIT_SAMPLE = 200_000
-LARGE_N_FAMILIES = ("dummy", "logreg", "tree", "hist_gb")
-# Exact TreeSHAP work per customer allowed in large-N mode (the searched
-# boosting, 150 trees of 8 leaves, needs ~6e4: ~30 s per million here), so
-# the explanation time grows linearly with the customers.
+LARGE_N_FAMILIES = ("dummy", "tree", "random_forest", "extra_trees")
+# Exact TreeSHAP work per customer (trees x leaves x depth^2) allowed when
+# explaining a large-N run or scoring a large export; large-N forests are
+# kept below it (ml.candidates.LARGE_N_FOREST_SPACE), so the explanation time
+# grows linearly with the customers.
 LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER = 1.0e5
 SCORE_BATCH_ROWS = 100_000
 # Permutation importance shuffles at most this many hold-out customers.

@@ -1,98 +1,91 @@
-"""SHAP values per customer and feature, global importance, and the permutation cross-check.
+"""Exact SHAP values per customer and feature, global importance, and the permutation cross-check.
 
-Values are always reported per *mart* feature: one-hot columns are summed
-back into their categorical feature, so a report never shows an encoder's
-column name. Three routes, cheapest exact one first:
+Every SHAP value written to a table is exact and in probability units, and
+it explains the probability it stands beside: the model that produced a
+customer's ``p_decline`` is the model explained for that customer. Values
+are reported per *mart* feature: one-hot columns are summed back into their
+categorical feature, so a report never shows an encoder's column name.
 
-* ``linear_exact`` — logistic regression: shap.LinearExplainer (interventional,
-  exact), in log-odds.
-* ``tree_exact`` — trees, forests, gradient boosting: shap.TreeExplainer
-  (path-dependent TreeSHAP, exact), used only while its estimated work is
-  bounded; probability for trees/forests, log-odds for boosting.
-* ``sampling_permutation`` — anything else (SVC, k-NN, the soft-voting
-  ensemble, pipelines with PCA projections): antithetic permutation sampling
-  of Shapley values on the raw features, vectorised over customers, with the
-  total number of model rows capped.
+The rule (README, "The model"): only models whose exact SHAP values add up
+to the probability, over the mart's own features, are explained, hence
+trained to be published:
+
+* ``constant`` — the prior baseline: every value 0, base value = the prior;
+* ``tree_exact`` — scikit-learn decision trees, random forests and extra
+  trees after per-feature preprocessing (one-hot, scaling, passthrough):
+  shap.TreeExplainer, path-dependent TreeSHAP, whose output for these
+  models *is* the class probability (a forest averages its trees' leaf
+  class shares);
+* a soft vote of such models: the weighted average of its members' exact
+  SHAP values and base values (Shapley values are linear in the model).
+
+Logistic regression and gradient boosting are exact only in log-odds,
+PCA projections mix features, k-NN and SVC have no exact explainer:
+:func:`exact_route` returns None for them and they never reach a table.
+
+Large batches are explained tree by tree, once per decision pattern
+(:func:`decision_patterns`): the same exact values at a fraction of the cost.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from scipy.stats import spearmanr
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
-from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    HistGradientBoostingClassifier,
-    RandomForestClassifier,
-)
-from sklearn.linear_model import LogisticRegression
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, VotingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from ml.candidates import MODEL_STEP, PREP_STEP
-from ml.config import (
-    LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER,
-    LINEAR_SHAP_BACKGROUND,
-    SHAP_MAX_DRAWS,
-    SHAP_MAX_MODEL_ROWS,
-    SHAP_MIN_DRAWS,
-    TREE_SHAP_MAX_WORK,
-)
-from ml.progress import progress_bar
+from ml.config import PATTERN_SHAP_MIN_ROWS, SHAP_ADDITIVITY_TOLERANCE
 from ml.search import positive_proba
 
 logger = logging.getLogger(__name__)
 
 PROBABILITY = "probability"
-LOG_ODDS = "log_odds"
+TREE_EXACT = "tree_exact"
+CONSTANT = "constant"
 SKLEARN_TREES = (DecisionTreeClassifier, RandomForestClassifier, ExtraTreesClassifier)
-# The sampler splits its draws into at least this many model calls, enough to
-# keep a few threads busy while each call stays large.
-_DRAW_GROUPS = 4
+EXPLAINER_NAME = {
+    TREE_EXACT: "shap.TreeExplainer (path-dependent TreeSHAP, exact, probability units)",
+    CONSTANT: "constant model (every SHAP value 0, base value = the prior)",
+}
+
+
+class NotExplainableError(ValueError):
+    """The model has no exact SHAP route in probability units over the mart features."""
 
 
 @dataclass
 class Explanation:
-    """SHAP values (customers x mart features) and what they add up to.
+    """Exact SHAP values (customers x mart features) and each customer's base value.
 
-    ``base_value + values.sum(axis=1)`` equals the model's output for each
-    customer, in ``output_space`` units (probability or log-odds).
+    ``base_values + values.sum(axis=1)`` equals, customer by customer, the
+    probability of the model that produced it (checked when computed). The
+    base value is that model's expected output, so it differs between the
+    fold models of one training run.
     """
 
     values: pd.DataFrame
-    base_value: float
+    base_values: np.ndarray
     method: str
-    output_space: str
+    output_space: str = PROBABILITY
     detail: str = ""
 
-
-@dataclass(frozen=True)
-class ExplainBudget:
-    """Cost bounds of the explainers (see the constants in ml.config)."""
-
-    max_model_rows: int
-    min_draws: int
-    max_draws: int
-    tree_max_work: float
-    linear_background: int
-
-
-DEFAULT_BUDGET = ExplainBudget(
-    max_model_rows=SHAP_MAX_MODEL_ROWS,
-    min_draws=SHAP_MIN_DRAWS,
-    max_draws=SHAP_MAX_DRAWS,
-    tree_max_work=TREE_SHAP_MAX_WORK,
-    linear_background=LINEAR_SHAP_BACKGROUND,
-)
+    @property
+    def base_value(self) -> float | None:
+        """The common base value when one model explains everyone, else None."""
+        if len(self.base_values) and np.all(self.base_values == self.base_values[0]):
+            return float(self.base_values[0])
+        return None
 
 
 def _is_one_to_one(transformer: object) -> bool:
@@ -110,8 +103,7 @@ def fold_matrix(prep: ColumnTransformer, features: Sequence[str]) -> np.ndarray 
 
     Only per-feature transformations can be folded exactly (one-hot,
     scaling, passthrough); for anything that mixes features (PCA
-    projections) this returns None and the caller must explain the raw
-    features directly.
+    projections) this returns None: such a model is not explainable exactly.
     """
     sources: list[int] = []
     for _, transformer, cols in prep.transformers_:
@@ -131,305 +123,225 @@ def fold_matrix(prep: ColumnTransformer, features: Sequence[str]) -> np.ndarray 
     return matrix
 
 
-def _tree_work(model: object, n_rows: int) -> float:
-    """Rough TreeSHAP cost: sum over trees of leaves * depth^2, times rows explained."""
-    if isinstance(model, DecisionTreeClassifier):
-        trees = [model]
-    elif isinstance(model, (RandomForestClassifier, ExtraTreesClassifier)):
-        trees = list(model.estimators_)
-    elif isinstance(model, HistGradientBoostingClassifier):
-        leaves = model.max_leaf_nodes or 31
-        depth = model.max_depth or leaves - 1
-        return float(model.n_iter_ * leaves * depth**2 * n_rows)
-    else:
-        return float("inf")
-    return float(sum(t.tree_.n_leaves * max(t.tree_.max_depth, 1) ** 2 for t in trees) * n_rows)
+def _members(model: object) -> list[tuple[object, float]]:
+    """(member, weight) of a soft vote, or the model itself with weight 1."""
+    if isinstance(model, VotingClassifier):
+        if model.voting != "soft":
+            raise NotExplainableError("a hard-voting ensemble has no probability to explain")
+        weights = np.ones(len(model.estimators_)) if model.weights is None else model.weights
+        weights = np.asarray(weights, dtype=float) / float(np.sum(weights))
+        return list(zip(model.estimators_, weights, strict=True))
+    return [(model, 1.0)]
 
 
-def explainer_route(
-    model: object, features: Sequence[str], n_rows: int, budget: ExplainBudget
-) -> str:
-    """Which explainer the fitted *model* allows: constant, linear, tree or sampling."""
+def _single_route(model: object, features: Sequence[str]) -> str | None:
     if not (isinstance(model, Pipeline) and PREP_STEP in model.named_steps):
-        return "sampling"
+        return None
     estimator = model.named_steps[MODEL_STEP]
     if isinstance(estimator, DummyClassifier):
-        return "constant"
+        return CONSTANT
+    if not isinstance(estimator, SKLEARN_TREES):
+        return None
     if fold_matrix(model.named_steps[PREP_STEP], features) is None:
-        return "sampling"
-    if isinstance(estimator, LogisticRegression):
-        return "linear"
-    if isinstance(estimator, (*SKLEARN_TREES, HistGradientBoostingClassifier)):
-        work = _tree_work(estimator, n_rows)
-        if work <= budget.tree_max_work:
-            return "tree"
-        logger.info(
-            "TreeSHAP work %.2g exceeds %.2g: using the bounded sampler", work, budget.tree_max_work
-        )
-    return "sampling"
+        return None
+    return TREE_EXACT
 
 
-def _positive_column(values: np.ndarray | list, estimator: object) -> np.ndarray:
-    """Class-1 slice of shap's output, which is 3-D for sklearn trees and 2-D for boosting."""
-    array = np.asarray(values)
-    if array.ndim == 3:
-        return array[:, :, list(estimator.classes_).index(1)]
-    return array
+def exact_route(model: object, features: Sequence[str]) -> str | None:
+    """``tree_exact`` or ``constant`` when the fitted *model* is explained exactly, else None."""
+    try:
+        routes = {_single_route(member, features) for member, _ in _members(model)}
+    except NotExplainableError:
+        return None
+    if None in routes:
+        return None
+    return TREE_EXACT if TREE_EXACT in routes else CONSTANT
 
 
-def _scalar_base(expected: object, estimator: object) -> float:
-    array = np.atleast_1d(np.asarray(expected, dtype=float))
-    if array.size == 1:
-        return float(array[0])
-    return float(array[list(estimator.classes_).index(1)])
+def tree_shap_work_per_row(model: object) -> float:
+    """Rough TreeSHAP cost of one row: sum over trees of leaves * depth^2 (0 for a constant)."""
+    work = 0.0
+    for member, _ in _members(model):
+        estimator = member.named_steps[MODEL_STEP] if isinstance(member, Pipeline) else member
+        if isinstance(estimator, DecisionTreeClassifier):
+            trees = [estimator]
+        elif isinstance(estimator, (RandomForestClassifier, ExtraTreesClassifier)):
+            trees = list(estimator.estimators_)
+        else:
+            continue
+        work += sum(t.tree_.n_leaves * max(t.tree_.max_depth, 1) ** 2 for t in trees)
+    return float(work)
 
 
-def explain_exact(
-    model: Pipeline,
-    x: pd.DataFrame,
-    route: str,
-    budget: ExplainBudget,
-    seed: int,
-    batch_rows: int | None = None,
-) -> Explanation:
-    """Exact SHAP by shap's Linear/Tree explainers on the encoded matrix, folded to features.
+def _class_values(raw: object, positive: int) -> np.ndarray:
+    """Class-*positive* slice of shap's output (3-D array, or a list per class in older shap)."""
+    if isinstance(raw, list):
+        return np.asarray(raw[positive], dtype=float)
+    values = np.asarray(raw, dtype=float)
+    return values[:, :, positive] if values.ndim == 3 else values
 
-    Rows are encoded and explained *batch_rows* at a time (all at once when
-    None); both explainers are exact per row, so batching changes nothing
-    but peak memory.
+
+def _scalar(expected: object, positive: int) -> float:
+    base = np.atleast_1d(np.asarray(expected, dtype=float))
+    return float(base[positive] if base.size > 1 else base[0])
+
+
+def decision_patterns(tree: DecisionTreeClassifier, encoded: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rows of *encoded* that go the same way at every split of *tree*, grouped.
+
+    Path-dependent TreeSHAP of a row depends on the row only through the
+    side it takes at each split node, so rows with the same pattern of
+    decisions have identical SHAP values: explaining one representative per
+    pattern and copying its values is exact (bit for bit what the explainer
+    gives each row). Returns (representative row of each pattern, each row's
+    pattern index).
+    """
+    nodes = tree.tree_
+    internal = np.flatnonzero(nodes.children_left >= 0)
+    if not len(internal):
+        return np.zeros(1, dtype=np.int64), np.zeros(len(encoded), dtype=np.int64)
+    decisions = encoded[:, nodes.feature[internal]] <= nodes.threshold[internal]
+    packed = np.ascontiguousarray(np.packbits(decisions, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
+def _trees(estimator: object) -> list[tuple[DecisionTreeClassifier, float]]:
+    """A tree model's trees and their weights in its probability (a forest averages)."""
+    if isinstance(estimator, DecisionTreeClassifier):
+        return [(estimator, 1.0)]
+    trees = list(estimator.estimators_)
+    return [(tree, 1.0 / len(trees)) for tree in trees]
+
+
+def _tree_shap_by_pattern(estimator: object, encoded: np.ndarray, positive: int) -> np.ndarray:
+    """Exact TreeSHAP (rows x encoded columns) tree by tree, once per decision pattern.
+
+    For many rows and small trees (large-N forests: a few thousand patterns
+    per 100 000 rows) this does the same exact computation as explaining the
+    forest row by row at a fraction of the cost. The forest's base value is
+    the average of its trees' (the caller takes it from the forest's explainer).
     """
     import shap  # heavy import, only when explaining
 
+    values = np.zeros(encoded.shape)
+    for tree, weight in _trees(estimator):
+        first, inverse = decision_patterns(tree, encoded)
+        raw = shap.TreeExplainer(tree).shap_values(encoded[first], check_additivity=False)
+        values += weight * _class_values(raw, positive)[inverse]
+    return values
+
+
+def _explain_pipeline(
+    model: Pipeline, x: pd.DataFrame, positive: int, batch_rows: int
+) -> tuple[np.ndarray, float]:
+    """Exact SHAP (rows x mart features) and base value of one pipeline's class *positive*."""
+    import shap  # heavy import, only when explaining
+
     features = list(x.columns)
-    prep = model.named_steps[PREP_STEP]
     estimator = model.named_steps[MODEL_STEP]
+    if isinstance(estimator, DummyClassifier):
+        prior = float(estimator.class_prior_[positive])
+        return np.zeros((len(x), len(features))), prior
+    prep = model.named_steps[PREP_STEP]
     matrix = fold_matrix(prep, features)
     assert matrix is not None
-    step = batch_rows or max(len(x), 1)
-    batches = [x.iloc[start : start + step] for start in range(0, len(x), step)]
-
-    def encoded(part: pd.DataFrame) -> np.ndarray:
-        return np.asarray(prep.transform(part), dtype=float)
-
-    if route == "linear":
-        rng = np.random.default_rng(seed)
-        take = min(len(x), budget.linear_background)
-        background = encoded(x.iloc[np.sort(rng.choice(len(x), size=take, replace=False))])
-        explainer = shap.LinearExplainer(
-            estimator, shap.maskers.Independent(background, max_samples=take)
-        )
-        values = np.vstack(
-            [np.asarray(explainer.shap_values(encoded(part))) @ matrix for part in batches]
-        )
-        return Explanation(
-            pd.DataFrame(values, columns=features),
-            _scalar_base(explainer.expected_value, estimator),
-            "linear_exact",
-            LOG_ODDS,
-            f"shap.LinearExplainer, interventional, background {take} customers",
-        )
     explainer = shap.TreeExplainer(estimator)
-    values = np.vstack(
-        [
-            _positive_column(explainer.shap_values(encoded(b), check_additivity=True), estimator)
-            @ matrix
-            for b in batches
-        ]
-    )
-    space = LOG_ODDS if isinstance(estimator, HistGradientBoostingClassifier) else PROBABILITY
-    return Explanation(
-        pd.DataFrame(values, columns=features),
-        _scalar_base(explainer.expected_value, estimator),
-        "tree_exact",
-        space,
-        "shap.TreeExplainer, path-dependent TreeSHAP",
-    )
+    base_value = _scalar(explainer.expected_value, positive)
+    parts = []
+    for start in range(0, len(x), batch_rows):
+        # scikit-learn's trees compare float32 inputs with their thresholds;
+        # the explainer gets the same values, so it takes the model's paths.
+        encoded = np.asarray(prep.transform(x.iloc[start : start + batch_rows]), dtype=np.float32)
+        encoded = encoded.astype(float)
+        if len(encoded) >= PATTERN_SHAP_MIN_ROWS:
+            values = _tree_shap_by_pattern(estimator, encoded, positive)
+        else:
+            raw = explainer.shap_values(encoded, check_additivity=False)
+            values = _class_values(raw, positive)
+        parts.append(values @ matrix)
+    values = np.vstack(parts) if parts else np.zeros((0, len(features)))
+    return values, base_value
 
 
-def sampling_draws(n_rows: int, n_features: int, budget: ExplainBudget) -> int:
-    """Number of (permutation, background customer) draws allowed by the row budget; even."""
-    per_draw = max(1, n_rows * max(n_features - 1, 1))
-    draws = int(np.clip(budget.max_model_rows // per_draw, budget.min_draws, budget.max_draws))
-    return max(2, draws - draws % 2)
-
-
-def _draw_contributions(
-    predict: Callable[[pd.DataFrame], np.ndarray],
-    x: pd.DataFrame,
-    f_x: np.ndarray,
-    f_background: np.ndarray,
-    orders: list[np.ndarray],
-    background: np.ndarray,
-) -> np.ndarray:
-    """Summed marginal contributions (customers x features) of a group of draws, one model call.
-
-    For draw d, coalition step s (1 .. F-1) holds the customer's own values
-    for the first s features of its order and background row b_d's values
-    for the rest; steps 0 and F are b_d and the customer, whose outputs are
-    already known. All steps of all draws in the group go to the model as
-    one frame, because per-call overhead dominates on a pipeline.
-    """
-    n, n_features = x.shape
-    steps = np.arange(1, n_features)
-    blocks: dict[str, list[np.ndarray]] = {name: [] for name in x.columns}
-    for order, row in zip(orders, background, strict=True):
-        position = np.empty(n_features, dtype=int)
-        position[order] = np.arange(n_features)
-        for j, name in enumerate(x.columns):
-            own = x[name].to_numpy()
-            from_x = (position[j] < steps)[:, None]
-            blocks[name].append(np.where(from_x, own[None, :], own[row]).ravel())
-    frame = pd.DataFrame({name: np.concatenate(parts) for name, parts in blocks.items()})
-    middle = predict(frame).reshape(len(orders), len(steps), n)
-    phi = np.zeros((n, n_features))
-    for d, order in enumerate(orders):
-        path = np.vstack([np.full(n, f_background[d]), middle[d], f_x[None, :]])
-        phi[:, order] += (path[1:] - path[:-1]).T
-    return phi
-
-
-def draw_plan(
-    n_rows: int, n_features: int, n_draws: int, seed: int
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Feature orders (in reversed pairs) and background row of each draw, from the seed alone."""
-    rng = np.random.default_rng(seed)
-    orders: list[np.ndarray] = []
-    while len(orders) < n_draws:
-        order = rng.permutation(n_features)
-        orders.extend([order, order[::-1]])
-    background = rng.choice(n_rows, size=n_draws, replace=n_draws > n_rows)
-    return orders[:n_draws], background
-
-
-def sampling_shap(
-    predict: Callable[[pd.DataFrame], np.ndarray],
-    x: pd.DataFrame,
-    n_draws: int,
-    seed: int,
-    progress: bool = False,
-    n_jobs: int = 1,
-    max_rows_per_call: int = 200_000,
+def explain_model(
+    model: object, x: pd.DataFrame, batch_rows: int | None = None
 ) -> tuple[np.ndarray, float]:
-    """Shapley values by antithetic permutation sampling, batched over all customers.
+    """Exact SHAP values (rows x mart features) of one fitted model and its base value.
 
-    Each draw pairs a random feature order with one background customer b
-    (the same draws for every customer). Walking the order, features switch
-    from b's value to the customer's own; each switch's change in output is
-    that feature's marginal contribution. Orders come in reversed pairs
-    (antithetic sampling), which makes the estimate exact for models whose
-    interactions are at most pairwise, and additivity holds exactly:
-    ``sum(phi) = f(x) - mean_b f(b)``. shap.PermutationExplainer does the same
-    but calls the model once per customer (~90 s for this mart and an
-    extra-trees pipeline, plus ~9 s of numba compilation); here one call
-    covers several draws for all customers. Groups of draws run in *n_jobs*
-    threads and are summed in a fixed order, so the result does not depend
-    on *n_jobs*.
-    """
-    n, n_features = x.shape
-    orders, background = draw_plan(n, n_features, n_draws, seed)
-    f_x = predict(x)
-    f_background = predict(x.iloc[background].reset_index(drop=True))
-    # Draws are grouped by size alone (never by n_jobs), so the summation
-    # order, hence every last bit of the result, is the same for any n_jobs.
-    rows_per_draw = n * max(n_features - 1, 1)
-    per_group = max(1, min(-(-n_draws // _DRAW_GROUPS), max_rows_per_call // rows_per_draw))
-    groups = [range(a, min(n_draws, a + per_group)) for a in range(0, n_draws, per_group)]
-    phi = np.zeros((n, n_features))
-    with (
-        progress_bar(n_draws, "shap sampling", progress) as bar,
-        Parallel(n_jobs=n_jobs, backend="threading", return_as="generator") as parallel,
-    ):
-        results = parallel(
-            delayed(_draw_contributions)(
-                predict, x, f_x, f_background[list(g)], [orders[d] for d in g], background[list(g)]
-            )
-            for g in groups
-        )
-        for group, contribution in zip(groups, results, strict=True):
-            phi += contribution
-            bar.update(len(group))
-    return phi / n_draws, float(f_background.mean())
-
-
-def explain(
-    model: object,
-    x: pd.DataFrame,
-    *,
-    seed: int,
-    budget: ExplainBudget,
-    progress: bool = False,
-    n_jobs: int = 1,
-    batch_rows: int | None = None,
-) -> Explanation:
-    """SHAP values of a fitted model for every row of *x*, by the cheapest exact route available.
-
-    *batch_rows* bounds the rows encoded and explained at once on the exact
-    routes (the sampler bounds its own model calls).
+    A soft vote's values and base value are the weighted averages of its
+    members'. Rows go to the explainer *batch_rows* at a time (TreeSHAP is
+    exact row by row, so batching changes only peak memory). Raises
+    :class:`NotExplainableError` for a model without an exact route.
     """
     features = list(x.columns)
-    route = explainer_route(model, features, len(x), budget)
-    if route == "constant":
-        p = positive_proba(model, x.iloc[:1])[0]
-        zeros = pd.DataFrame(np.zeros((len(x), len(features))), columns=features)
-        return Explanation(zeros, float(p), "constant", PROBABILITY, "constant model")
-    if route in ("linear", "tree"):
-        assert isinstance(model, Pipeline)
-        return explain_exact(model, x, route, budget, seed, batch_rows)
-    draws = sampling_draws(len(x), len(features), budget)
-    values, base = sampling_shap(
-        lambda frame: positive_proba(model, frame), x, draws, seed, progress, n_jobs
-    )
-    return Explanation(
-        pd.DataFrame(values, columns=features),
-        base,
-        "sampling_permutation",
-        PROBABILITY,
-        f"{draws} antithetic permutation draws, background of {draws} customers",
-    )
-
-
-def explain_everyone(
-    model: object,
-    x: pd.DataFrame,
-    *,
-    seed: int,
-    budget: ExplainBudget = DEFAULT_BUDGET,
-    large: bool,
-    progress: bool = False,
-    n_jobs: int = 1,
-    batch_rows: int | None = None,
-) -> Explanation | None:
-    """SHAP for every row of *x*, or None when that would take hours.
-
-    Below large N this is :func:`explain`. At large N only the exact routes
-    run (TreeSHAP allowed up to LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER per row,
-    so time grows linearly); a model that would need the sampler (a forest
-    or soft vote trained on a small export, now scoring a million
-    customers) gets None, and the caller says so.
-    """
-    if large:
-        budget = replace(
-            budget,
-            tree_max_work=max(budget.tree_max_work, LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER * len(x)),
+    if exact_route(model, features) is None:
+        raise NotExplainableError(
+            f"{type(model).__name__}: no exact SHAP in probability units over the mart features"
         )
-        if explainer_route(model, list(x.columns), len(x), budget) == "sampling":
-            return None
-    return explain(
-        model,
-        x,
-        seed=seed,
-        budget=budget,
-        progress=progress,
-        n_jobs=n_jobs,
-        batch_rows=batch_rows,
-    )
+    positive = list(model.classes_).index(1)
+    step = batch_rows or max(len(x), 1)
+    values = np.zeros((len(x), len(features)))
+    base = 0.0
+    for member, weight in _members(model):
+        # A VotingClassifier's members learnt label-encoded classes 0..k-1 in
+        # the order of the ensemble's classes_, so the column index carries over.
+        member_values, member_base = _explain_pipeline(member, x, positive, step)
+        values += weight * member_values
+        base += weight * member_base
+    return values, base
 
 
-def model_output(model: object, x: pd.DataFrame, space: str) -> np.ndarray:
-    """The quantity an explanation decomposes: class-1 probability or log-odds."""
-    if space == PROBABILITY:
-        return positive_proba(model, x)
-    return np.asarray(model.decision_function(x), dtype=float)
+def explain_producers(
+    producers: Sequence[tuple[object, np.ndarray]],
+    x: pd.DataFrame,
+    p: np.ndarray,
+    batch_rows: int | None = None,
+    tolerance: float = SHAP_ADDITIVITY_TOLERANCE,
+) -> Explanation:
+    """Explain each customer by the model that produced their probability *p*.
+
+    *producers* pairs each fitted model with the rows of *x* it scored; the
+    rows of all producers must cover every row exactly once. The result is
+    checked: ``base_value + sum(SHAP)`` must equal *p* within *tolerance* for
+    every row, else RuntimeError (a table never receives an explanation of
+    another probability).
+    """
+    n, features = len(x), list(x.columns)
+    values = np.full((n, len(features)), np.nan)
+    base_values = np.full(n, np.nan)
+    covered = np.zeros(n, dtype=int)
+    routes = set()
+    for model, rows in producers:
+        rows = np.asarray(rows, dtype=np.int64)
+        covered[rows] += 1
+        if not len(rows):
+            continue
+        routes.add(exact_route(model, features))
+        # A batch of the producer's rows at a time: no copy of all its rows.
+        step = batch_rows or len(rows)
+        for start in range(0, len(rows), step):
+            part = rows[start : start + step]
+            values[part], base_values[part] = explain_model(model, x.iloc[part])
+    if not np.all(covered == 1):
+        raise ValueError("producers must cover every customer exactly once")
+    gap = np.abs(base_values + values.sum(axis=1) - np.asarray(p, dtype=float))
+    worst = float(gap.max()) if n else 0.0
+    if worst > tolerance:
+        raise RuntimeError(
+            f"SHAP values do not add up to the probability: largest gap {worst:.3g} "
+            f"(row {int(gap.argmax())}); refusing to write explanations of another number"
+        )
+    method = TREE_EXACT if TREE_EXACT in routes else CONSTANT
+    detail = f"{len(producers)} model(s), largest additivity gap {worst:.2g}"
+    frame = pd.DataFrame(values, columns=features)
+    return Explanation(frame, base_values, method, PROBABILITY, detail)
+
+
+def model_output(model: object, x: pd.DataFrame) -> np.ndarray:
+    """The quantity an explanation decomposes: the class-1 probability."""
+    return positive_proba(model, x)
 
 
 @dataclass

@@ -137,6 +137,8 @@ def load_model(models_dir: Path) -> tuple[Any, dict[str, Any]]:
 
 
 def _fmt(value: Any) -> str:
+    if value is None:  # a figure the run did not compute (e.g. nested CV without --nested-cv)
+        return "—"
     if isinstance(value, float):
         return f"{value:.4f}"
     return str(value)
@@ -182,19 +184,32 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         "## Evaluation",
         "",
         f"- Protocol: {card.get('protocol', '')}",
+        f"- Configurations tried: {card.get('n_configs_tried', '—')}.",
         "",
         "| metric | value |",
         "|---|---|",
     ]
     lines += [f"| {name} | {_fmt(value)} |" for name, value in metrics.items()]
     lines += ["", "## Candidates (cross-validated ROC-AUC on the training part)", ""]
-    lines += ["| family | mean | std | configs |", "|---|---|---|---|"]
+    lines += [
+        "| family | mean | std | configs | eligible (exact SHAP) |",
+        "|---|---|---|---|---|",
+    ]
     for row in card.get("candidates", []):
+        eligible = row.get("is_eligible")
         lines.append(
             f"| {row['family']} | {_fmt(row['cv_roc_auc_mean'])} | "
-            f"{_fmt(row['cv_roc_auc_std'])} | {row['n_configs']} |"
+            f"{_fmt(row['cv_roc_auc_std'])} | {row['n_configs']} | "
+            f"{'—' if eligible is None else 'yes' if eligible else 'no (comparison only)'} |"
         )
-    lines += ["", "## Explanations", "", f"- {card.get('shap', '')}", "", "## Limits", ""]
+    lines += ["", "## Explanations", "", f"- {card.get('shap', '')}"]
+    if card.get("shap_explainer"):
+        lines += [
+            f"- Explainer: {card['shap_explainer']}. Rule: only models whose exact SHAP values "
+            "add up to their probability over the mart's features are selected; every "
+            "customer's base_value + Σ SHAP = p_decline within 1e-6."
+        ]
+    lines += ["", "## Limits", ""]
     lines += [f"- {limit}" for limit in card.get("limits", [])]
     lines += ["", "## Library versions", ""]
     lines += [f"- {name} {version}" for name, version in card.get("library_versions", {}).items()]

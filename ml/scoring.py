@@ -23,9 +23,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from ml.config import (
-    DEFAULT_N_JOBS,
-    DEFAULT_SEED,
     LARGE_N_CUSTOMERS,
+    LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER,
     MART_RELATION,
     SCORE_BATCH_ROWS,
     resolve_paths,
@@ -38,7 +37,13 @@ from ml.data import (
     to_model_data,
     validate_for_scoring,
 )
-from ml.explain import Explanation, ShapRows, explain_everyone
+from ml.explain import (
+    Explanation,
+    ShapRows,
+    exact_route,
+    explain_producers,
+    tree_shap_work_per_row,
+)
 from ml.features import MartColumns, mart_columns
 from ml.model_store import load_model
 from ml.progress import timed_stage
@@ -91,30 +96,35 @@ def unseen_categories(card: dict[str, Any], x: pd.DataFrame) -> dict[str, list[s
 
 
 def _explanation(
-    model: Any, x: pd.DataFrame, card: dict[str, Any], settings: ScoreSettings
+    model: Any, x: pd.DataFrame, p: np.ndarray, card: dict[str, Any], settings: ScoreSettings
 ) -> Explanation | None:
-    """The scored customers' SHAP values by the training run's method, when affordable."""
+    """The scored customers' exact SHAP values from the persisted model, when it has them.
+
+    None (and a warning) for a model without an exact route in probability
+    units (one persisted by an older version), or one whose TreeSHAP would
+    cost more per customer than large-N mode allows on a large export.
+    """
     if not settings.explain:
         return None
-    large = len(x) > LARGE_N_CUSTOMERS
-    with timed_stage("shap"):
-        explanation = explain_everyone(
-            model,
-            x,
-            seed=int(card.get("seed") or DEFAULT_SEED),
-            large=large,
-            n_jobs=DEFAULT_N_JOBS,
-            batch_rows=settings.batch_rows,
-        )
-    if explanation is None:
+    features = list(x.columns)
+    why = None
+    if exact_route(model, features) is None:
+        why = "it has no exact SHAP route in probability units"
+    elif (
+        len(x) > LARGE_N_CUSTOMERS
+        and tree_shap_work_per_row(model) > LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER
+    ):
+        why = f"its exact TreeSHAP is too costly for {len(x):,} customers"
+    if why is not None:
         logger.warning(
-            "no SHAP values for this run: the model (%s) can only be explained by sampling, "
-            "too slow for %d customers, so segments will list no reasons or offers; retrain "
-            "with `python -m ml.train` on this export (large-N mode) to get them",
+            "no SHAP values for this run: the model (%s): %s, so segments will list no reasons "
+            "or offers; retrain with `python -m ml.train` on this export to get them",
             card.get("model_family"),
-            len(x),
+            why,
         )
-    return explanation
+        return None
+    with timed_stage("shap"):
+        return explain_producers([(model, np.arange(len(x)))], x, p, settings.batch_rows)
 
 
 def run_scoring(
@@ -140,7 +150,7 @@ def run_scoring(
             logger.warning("%s has values unseen in training: %s", name, ", ".join(values))
         with timed_stage("predict"):
             p = positive_proba(model, data.x, settings.batch_rows)
-        explanation = _explanation(model, data.x, card, settings)
+        explanation = _explanation(model, data.x, p, card, settings)
         threshold = float(card["threshold"])
         known = frame[columns.target].notna()
         n_declined = (
@@ -162,7 +172,9 @@ def run_scoring(
                 "p_source": "model",
                 "fold": pd.array([None] * len(p), dtype="Int64"),
                 "is_holdout": pd.array([None] * len(p), dtype="boolean"),
-                "p_final_model": p,
+                "base_value": explanation.base_values
+                if explanation is not None
+                else np.full(len(p), np.nan),
             }
         )
         run_row = model_runs_row(

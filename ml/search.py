@@ -27,6 +27,7 @@ from ml.candidates import (
     Params,
     build_soft_vote,
     get_family,
+    is_exactly_explainable,
 )
 from ml.progress import progress_bar
 
@@ -57,6 +58,11 @@ class CandidateResult:
     def cv_std(self) -> float:
         """Standard deviation of the per-fold ROC-AUC."""
         return float(np.std(self.fold_scores))
+
+    @property
+    def eligible(self) -> bool:
+        """Whether it may be selected: its exact SHAP adds up to its probability."""
+        return is_exactly_explainable(self.family, self.params)
 
 
 def positive_proba(model: Any, x: pd.DataFrame, batch_rows: int | None = None) -> np.ndarray:
@@ -278,12 +284,13 @@ def soft_vote_result(
 ) -> CandidateResult | None:
     """CV evidence of a soft-voting ensemble of the *top_k* families, without refitting.
 
-    A soft-voting classifier's probability is the mean of its members'
+    Only exactly explainable members join (the ensemble's SHAP is their
+    average). A soft-voting classifier's probability is the mean of its members'
     probabilities; the members' fold predictions are already at hand (same
     folds, same seeds), so averaging them is exactly the ensemble's CV output.
     """
     ranked = sorted(
-        (r for r in results if r.family not in ("dummy", ENSEMBLE_FAMILY)),
+        (r for r in results if r.family not in ("dummy", ENSEMBLE_FAMILY) and r.eligible),
         key=lambda r: -r.cv_mean,
     )[:top_k]
     if len(ranked) < 2:
@@ -309,10 +316,19 @@ def soft_vote_result(
 
 
 def select_best(results: Sequence[CandidateResult]) -> CandidateResult:
-    """Highest mean CV ROC-AUC; ties go to the lower fold spread, then to the earlier family."""
-    if not results:
-        raise ValueError("no candidates to select from")
-    order = sorted(range(len(results)), key=lambda i: (-results[i].cv_mean, results[i].cv_std, i))
+    """Highest mean CV ROC-AUC among the eligible candidates (exact SHAP in probability
+    units); ties go to the lower fold spread, then to the earlier family.
+
+    Candidates that are not eligible (logistic regression, SVC, k-NN,
+    boosting, PCA projections) are compared in ml.model_candidates only.
+    """
+    eligible = [i for i, r in enumerate(results) if r.eligible]
+    if not eligible:
+        raise ValueError(
+            "no exactly explainable candidate to select from; search at least one of the "
+            "families dummy, tree, random_forest, extra_trees"
+        )
+    order = sorted(eligible, key=lambda i: (-results[i].cv_mean, results[i].cv_std, i))
     return results[order[0]]
 
 

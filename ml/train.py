@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ml.candidates import family_names
+from ml.candidates import exact_family_names, family_names
 from ml.cli_support import add_common_options, configure_logging, run_step
 from ml.config import (
     CV_FOLDS,
@@ -23,6 +23,7 @@ from ml.config import (
     LARGE_N_FAMILIES,
     LARGE_N_FIT_SAMPLE,
     LARGE_N_SEARCH_SAMPLE,
+    MAX_ENSEMBLE_MEMBERS,
 )
 from ml.evaluation import parse_threshold_rule
 
@@ -45,6 +46,18 @@ def _families(text: str) -> tuple[str, ...]:
     return names
 
 
+def _ensemble_size(text: str) -> int:
+    value = int(text)
+    if value > MAX_ENSEMBLE_MEMBERS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_ENSEMBLE_MEMBERS} members")
+    return value
+
+
+def _comparison_families() -> list[str]:
+    exact = exact_family_names()
+    return [name for name in family_names() if name not in exact]
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -59,9 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Train the purchasing-activity decline model on the customer_features mart: "
             "group-aware hold-out, random search of every model family with repeated "
-            "stratified group k-fold CV, selection by CV ROC-AUC alone, out-of-fold "
-            "probabilities for every customer, threshold, calibration, SHAP and permutation "
-            "importance. Writes ml.model_runs, ml.model_candidates, ml.predictions, "
+            "stratified group k-fold CV on the training part, selection by CV ROC-AUC alone "
+            "among the families whose exact SHAP values add up to their probability, "
+            "out-of-fold probabilities for the training customers and hold-out probabilities "
+            "from the model fitted on the training part, threshold on the training customers "
+            "only, each probability explained exactly by the model that produced it, "
+            "permutation importance. Writes ml.model_runs, ml.model_candidates, ml.predictions, "
             "ml.shap_values, ml.feature_importance and ml.evaluation_curves into the same "
             "DuckDB file in one transaction, and the model (skops) with its card; then builds "
             "the segment models on them, runs every test, publishes the warehouse atomically "
@@ -84,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_threshold_rule,
         default=DEFAULT_THRESHOLD_RULE,
         metavar="RULE",
-        help="How the offer threshold is chosen on out-of-fold probabilities: 'f1' (maximise "
+        help="How the offer threshold is chosen on the training customers' out-of-fold "
+        "probabilities (never on hold-out labels): 'f1' (maximise "
         "F1), 'cost:R' (minimise R x missed decliners + wasted offers, R = cost of losing a "
         f"customer / cost of an offer) or 'fixed:T' (default: {DEFAULT_THRESHOLD_RULE}).",
     )
@@ -122,23 +139,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--families",
         type=_families,
         metavar="LIST",
-        help=f"Comma-separated families to search (default: all: {', '.join(family_names())}; "
-        f"above --large-n customers: {', '.join(LARGE_N_FAMILIES)}).",
+        help="Comma-separated families to search (default: those whose exact SHAP adds up to "
+        f"their probability: {', '.join(exact_family_names())}; above --large-n customers: "
+        f"{', '.join(LARGE_N_FAMILIES)}). Others ({', '.join(_comparison_families())}) "
+        "may be named for comparison: they are searched and recorded in ml.model_candidates "
+        "but never selected.",
     )
     parser.add_argument(
         "--ensemble-top-k",
-        type=int,
+        type=_ensemble_size,
         default=ENSEMBLE_TOP_K,
         metavar="K",
-        help="Also consider a soft-voting ensemble of the K best families; below 2 disables "
-        f"it (default: {ENSEMBLE_TOP_K}).",
+        help="Also consider a soft-voting ensemble of the K best exactly explainable "
+        f"families (at most {MAX_ENSEMBLE_MEMBERS}); below 2 disables it "
+        f"(default: {ENSEMBLE_TOP_K}).",
+    )
+    parser.add_argument(
+        "--nested-cv",
+        action="store_true",
+        help="Also run a nested, group-aware CV of the whole selection procedure (outer "
+        "stratified group folds of the training part around search, ensemble and "
+        "selection) and record nested_cv_roc_auc_mean / _std in ml.model_runs: the honest "
+        "estimate of the procedure. About five times the search time.",
     )
     parser.add_argument(
         "--n-jobs",
         type=_positive_int,
         default=DEFAULT_N_JOBS,
         metavar="N",
-        help=f"Parallel threads for CV folds and SHAP draws (default: {DEFAULT_N_JOBS}).",
+        help=f"Parallel threads for CV folds (default: {DEFAULT_N_JOBS}).",
     )
     parser.add_argument(
         "--large-n",
@@ -184,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         cv_repeats=args.cv_repeats,
         families=args.families,
         ensemble_top_k=args.ensemble_top_k,
+        nested_cv=args.nested_cv,
         n_jobs=args.n_jobs,
         relation=args.relation,
         progress=not args.no_progress,

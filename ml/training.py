@@ -6,9 +6,16 @@ connection or a path and a :class:`TrainSettings`.
 
 Protocol, in order: group-aware stratified hold-out; random search of every
 family with repeated stratified group k-fold on the training part;
-selection by mean CV ROC-AUC only; one hold-out score for the report;
-out-of-fold probabilities for every customer; threshold and calibration on
-those; refit on all customers; SHAP and permutation importance; atomic write-back.
+selection by mean CV ROC-AUC only, among the families whose exact SHAP adds
+up to their probability; out-of-fold probabilities for the training
+customers (group k-fold inside the training part) and hold-out
+probabilities from the model fitted on the training part; threshold and
+calibration on the training out-of-fold probabilities only; refit on all
+customers (the persisted model, for ``ml.score``); each customer's
+probability explained exactly by the model that produced it; permutation
+importance; atomic write-back. Nothing in the search, the ensemble or the
+threshold sees a hold-out label. ``nested_cv`` repeats the whole selection
+inside outer group folds of the training part for an honest estimate.
 
 Above ``LARGE_N_CUSTOMERS`` the same steps run on stated samples (see
 ml.config): the search on a stratified group sample of the training part,
@@ -22,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +37,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 from joblib import Parallel
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
@@ -37,9 +45,9 @@ from ml.candidates import (
     ENSEMBLE_FAMILY,
     Family,
     FeatureSpec,
-    family_names,
+    exact_family_names,
     get_family,
-    without_projections,
+    large_n_variant,
 )
 from ml.config import (
     CALIBRATION_BINS,
@@ -56,6 +64,7 @@ from ml.config import (
     LARGE_N_FIT_SAMPLE,
     LARGE_N_SEARCH_SAMPLE,
     MART_RELATION,
+    MAX_ENSEMBLE_MEMBERS,
     OOF_FOLDS,
     PERMUTATION_MAX_ROWS,
     PERMUTATION_REPEATS,
@@ -78,11 +87,10 @@ from ml.evaluation import (
     summary_metrics,
 )
 from ml.explain import (
-    DEFAULT_BUDGET,
-    ExplainBudget,
+    EXPLAINER_NAME,
     Explanation,
     ShapRows,
-    explain_everyone,
+    explain_producers,
     importance_table,
     permutation_table,
 )
@@ -129,7 +137,7 @@ class TrainSettings:
     progress: bool = False
     permutation_repeats: int = PERMUTATION_REPEATS
     permutation_max_rows: int = PERMUTATION_MAX_ROWS
-    explain_budget: ExplainBudget = field(default=DEFAULT_BUDGET)
+    nested_cv: bool = False  # also estimate the whole selection procedure by nested CV
     batch_rows: int = SCORE_BATCH_ROWS  # customers scored, explained and written at once
     large_n_customers: int = LARGE_N_CUSTOMERS  # above this, large-N mode (ml.config)
     search_sample: int = LARGE_N_SEARCH_SAMPLE
@@ -188,8 +196,13 @@ def _plan(data: ModelData, settings: TrainSettings) -> _Plan:
 
 
 def _families(settings: TrainSettings, large: bool) -> list[Family]:
-    """The families to search; above large N only those SHAP explains exactly for everyone."""
-    names = settings.families or family_names()
+    """The families to search; by default only those whose exact SHAP adds up to the probability.
+
+    Other families may be named with ``families`` for comparison: they are
+    searched and recorded, never selected (ml.search.select_best). Above
+    large N only the exact families run, forests at a bounded size.
+    """
+    names = settings.families or exact_family_names()
     if not large:
         return [get_family(name) for name in names]
     if settings.families is None:
@@ -201,27 +214,15 @@ def _families(settings: TrainSettings, large: bool) -> list[Family]:
             f"{', '.join(LARGE_N_FAMILIES)} are trained (their SHAP stays exact and linear "
             f"in customers); drop {', '.join(refused)}"
         )
-    return [without_projections(get_family(name)) for name in names]
+    return [large_n_variant(get_family(name)) for name in names]
 
 
-def _oof_folds(data: ModelData, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified group folds over every customer, for the out-of-fold pass."""
+def _group_folds(
+    y: np.ndarray, groups: np.ndarray, n_folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One repetition of stratified group k-fold (positions within *y*)."""
     splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    return list(splitter.split(data.x, data.y, data.groups))
-
-
-def _assemble_oof(
-    n: int, folds: list[tuple[np.ndarray, np.ndarray]], predictions: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each customer's probability from the one fold model that never saw it, and that fold."""
-    p = np.full(n, np.nan)
-    fold_of = np.full(n, -1, dtype=int)
-    for k, ((_, val), pred) in enumerate(zip(folds, predictions, strict=True)):
-        p[val] = pred
-        fold_of[val] = k
-    if np.isnan(p).any():
-        raise RuntimeError("out-of-fold pass left customers without a probability")
-    return p, fold_of
+    return list(splitter.split(np.zeros(len(y)), y, groups))
 
 
 def _params_json(params: dict[str, Any]) -> str:
@@ -252,53 +253,82 @@ def _candidates_table(
                 "best_params": _params_json(c.params),
                 "cv_rank": rank,
                 "is_selected": c is selected,
+                "is_eligible": c.eligible,
             }
             for rank, c in enumerate(ranked, start=1)
         ]
     )
 
 
-def _limits(settings: TrainSettings, explanation: Explanation, plan: _Plan) -> list[str]:
+def _configs_tried(candidates: list[CandidateResult]) -> int:
+    """Configurations compared by the search (the soft vote counts as one)."""
+    return int(sum(c.n_configs for c in candidates))
+
+
+def _limits(
+    settings: TrainSettings, plan: _Plan, n_configs: int, nested: _Nested | None
+) -> list[str]:
     limits = [
         "Trained on one snapshot of regular customers (revenue in each of the last three "
         "months); probabilities describe customers like them, not new sign-ups.",
         "SHAP values explain the model's score, not causes: a feature with high SHAP is "
         "what the model relies on, not proof that changing it changes behaviour.",
-        "ml.predictions.p_decline is out-of-fold for the training customers; scoring a "
-        "later export with the persisted model is in-sample for customers it was trained on.",
+        "ml.predictions.p_decline is out-of-fold for the training customers and comes from "
+        "the model fitted on the training part for the hold-out; each is explained by the "
+        "model that produced it (its base value in ml.predictions.base_value). Scoring a "
+        "later export with the persisted model (refitted on everyone) is in-sample for "
+        "customers it was trained on.",
         f"The hold-out has {len(plan.hold):,} customers; below a few thousand its ROC-AUC "
         "carries roughly ±0.015 sampling error and the repeated-CV mean is the steadier figure.",
-        "The CV mean of the selected configuration is the best of a search on the same "
-        "folds and so slightly optimistic; the hold-out, scored once, is the unbiased check.",
-        f"The decision threshold follows rule '{settings.threshold_rule}' on out-of-fold "
-        "probabilities; re-choose it when the cost of an offer or of a lost customer changes.",
+        f"The CV mean of the selected configuration is the best of {n_configs} configurations "
+        "compared on the same folds and so optimistic; "
+        + (
+            "the nested CV figure estimates the whole selection procedure honestly."
+            if nested is not None
+            else "run `python -m ml.train --nested-cv` for an honest estimate of the "
+            "whole selection procedure."
+        ),
+        f"The decision threshold follows rule '{settings.threshold_rule}' on the training "
+        "customers' out-of-fold probabilities (never on hold-out labels); re-choose it when "
+        "the cost of an offer or of a lost customer changes.",
     ]
     if plan.large:
         limits.append(
             f"Large-N mode: the model family was chosen on {len(plan.search_rows):,} customers "
-            f"and the model fitted on {len(plan.fit_rows):,}; families whose SHAP cannot stay "
-            "exact for every customer (forests, k-NN, SVC, PCA projections, soft vote) were "
-            "not searched."
-        )
-    if explanation.method == "sampling_permutation":
-        limits.append(
-            f"SHAP values are estimated by sampling ({explanation.detail}); "
-            "contributions below ~0.01 in probability are within sampling noise."
+            f"and the model fitted on {len(plan.fit_rows):,}; forests were limited in size so "
+            "that exact SHAP stays affordable for every customer."
         )
     return limits
 
 
 @dataclass
 class _Evaluation:
-    """The selected pipeline's fitted models and honest probabilities."""
+    """The selected pipeline's fitted models, the published probabilities and their producers."""
 
     holdout_model: Any  # fitted on the training part only (large N: the final model)
     p_hold: np.ndarray
-    p_oof: np.ndarray  # honest probability of every customer: out-of-fold or unseen
-    fold_of: np.ndarray  # -1: scored by the final model, which never saw the customer
-    final_model: Any  # the one persisted and explained (large N: fitted on the fit sample)
-    p_final: np.ndarray  # the final model's probability of every customer
-    p_source: np.ndarray  # 'oof' or 'unseen' per customer
+    p: np.ndarray  # the published probability of every customer
+    fold_of: np.ndarray  # out-of-fold model's index, -1 where another model produced p
+    final_model: Any  # the one persisted for ml.score (large N: fitted on the fit sample)
+    p_source: np.ndarray  # 'oof', 'holdout' or 'unseen' per customer
+    producers: list[tuple[Any, np.ndarray]]  # (model, rows whose p it produced)
+    oof_rows: np.ndarray  # training customers with an out-of-fold p: threshold, OOF metrics
+
+
+@dataclass(frozen=True)
+class _Nested:
+    """Nested CV of the whole selection procedure: outer-fold ROC-AUC and each fold's choice."""
+
+    scores: np.ndarray
+    selected: list[str]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.scores))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.scores))
 
 
 def _search(
@@ -310,8 +340,10 @@ def _search(
     settings: TrainSettings,
     parallel: Parallel,
     deadline: float | None,
+    progress: bool | None = None,
 ) -> tuple[list[CandidateResult], CandidateResult]:
     """Every family's best configuration, the soft-voting candidate, and the CV winner."""
+    show = settings.progress if progress is None else progress
     candidates = [
         search_family(
             family,
@@ -325,7 +357,7 @@ def _search(
             screen_folds=settings.cv_folds,
             finalists=settings.race_finalists,
             deadline=deadline,
-            progress=settings.progress,
+            progress=show,
         )
         for family in families
     ]
@@ -340,6 +372,38 @@ def _search(
     return candidates, selected
 
 
+def nested_cv(
+    families: list[Family],
+    spec: FeatureSpec,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    settings: TrainSettings,
+    parallel: Parallel,
+) -> _Nested:
+    """Nested group-aware CV of the whole procedure: search, ensemble and selection.
+
+    Outer folds (stratified group k-fold, ``oof_folds``) split the given
+    customers; inside each outer training part the same repeated group CV,
+    search and selection run as in a real training run, the selected
+    configuration is fitted on the outer training part and scores the outer
+    fold, which took no part in choosing it.
+    """
+    scores, chosen = [], []
+    outer = _group_folds(y, groups, settings.oof_folds, settings.seed)
+    for k, (tr, va) in enumerate(outer):
+        inner = fold_list(y[tr], groups[tr], settings.cv_folds, settings.cv_repeats, settings.seed)
+        _, selected = _search(
+            families, spec, x.iloc[tr], y[tr], inner, settings, parallel, None, progress=False
+        )
+        estimator = build_estimator(selected, spec, settings.seed)
+        ((_, p),) = fit_many(estimator, x, y, [(tr, va)], parallel)
+        scores.append(float(roc_auc_score(y[va], p)))
+        chosen.append(selected.family)
+        logger.info("nested CV outer fold %d: %s, ROC-AUC %.4f", k + 1, selected.family, scores[-1])
+    return _Nested(np.array(scores), chosen)
+
+
 def _evaluate_and_refit(
     estimator: Any,
     data: ModelData,
@@ -348,18 +412,33 @@ def _evaluate_and_refit(
     settings: TrainSettings,
     parallel: Parallel,
 ) -> _Evaluation:
-    """One parallel batch: the hold-out model, the out-of-fold models, the final refit."""
+    """One parallel batch: the hold-out model, the out-of-fold models, the final refit.
+
+    Out-of-fold folds split the training part only, so no hold-out label
+    reaches a model whose probabilities choose the threshold.
+    """
     assert data.y is not None
     everyone = np.arange(len(data.y))
-    oof_folds = _oof_folds(data, settings.oof_folds, settings.seed)
+    inner = _group_folds(data.y[train], data.groups[train], settings.oof_folds, settings.seed)
+    oof_folds = [(train[tr], train[va]) for tr, va in inner]
     splits = [(train, hold), *oof_folds, (everyone, everyone[:0])]
     with progress_bar(len(splits), "evaluate and refit", settings.progress) as bar:
         fitted = fit_many(estimator, data.x, data.y, splits, parallel, on_fit=bar.update)
-    p_oof, fold_of = _assemble_oof(len(data.y), oof_folds, [p for _, p in fitted[1:-1]])
-    final = fitted[-1][0]
-    p_final = positive_proba(final, data.x, settings.batch_rows)
-    source = np.full(len(data.y), "oof", dtype=object)
-    return _Evaluation(fitted[0][0], fitted[0][1], p_oof, fold_of, final, p_final, source)
+    n = len(data.y)
+    p = np.full(n, np.nan)
+    fold_of = np.full(n, -1, dtype=np.int64)
+    source = np.full(n, "holdout", dtype=object)
+    holdout_model, p_hold = fitted[0]
+    p[hold] = p_hold
+    producers: list[tuple[Any, np.ndarray]] = [(holdout_model, hold)]
+    for k, ((_, val), (model, pred)) in enumerate(zip(oof_folds, fitted[1:-1], strict=True)):
+        p[val], fold_of[val], source[val] = pred, k, "oof"
+        producers.append((model, val))
+    if np.isnan(p).any():
+        raise RuntimeError("the evaluation left customers without a probability")
+    return _Evaluation(
+        holdout_model, p_hold, p, fold_of, fitted[-1][0], source, producers, np.sort(train)
+    )
 
 
 def _evaluate_on_sample(
@@ -378,29 +457,33 @@ def _evaluate_on_sample(
     with progress_bar(len(splits), "evaluate and fit", settings.progress) as bar:
         fitted = fit_many(estimator, data.x, data.y, splits, parallel, on_fit=bar.update)
     final = fitted[-1][0]
-    p_final = positive_proba(final, data.x, settings.batch_rows)
-    p_oof = p_final.copy()
+    outside = np.setdiff1d(np.arange(len(data.y)), rows)
+    p = np.full(len(data.y), np.nan)
+    p[outside] = positive_proba(final, data.x.iloc[outside], settings.batch_rows)
     fold_of = np.full(len(data.y), -1, dtype=np.int64)
     source = np.full(len(data.y), "unseen", dtype=object)
-    for k, ((_, val), (_, p)) in enumerate(zip(splits[:-1], fitted[:-1], strict=True)):
-        p_oof[val], fold_of[val], source[val] = p, k, "oof"
-    return _Evaluation(final, p_final[plan.hold], p_oof, fold_of, final, p_final, source)
+    producers: list[tuple[Any, np.ndarray]] = [(final, outside)]
+    for k, ((_, val), (model, pred)) in enumerate(zip(splits[:-1], fitted[:-1], strict=True)):
+        p[val], fold_of[val], source[val] = pred, k, "oof"
+        producers.append((model, val))
+    return _Evaluation(final, p[plan.hold], p, fold_of, final, source, producers, np.sort(rows))
 
 
 def _cv_scheme(settings: TrainSettings, plan: _Plan) -> str:
     if not plan.large:
         return (
             f"stratified group {settings.cv_folds}-fold x {settings.cv_repeats} repeats on the "
-            f"training part; group-aware stratified {settings.holdout_fraction:.0%} hold-out; "
-            f"out-of-fold: stratified group {settings.oof_folds}-fold over all customers"
+            f"training part; group-aware stratified {settings.holdout_fraction:.0%} hold-out, "
+            "scored by the model fitted on the training part; out-of-fold: stratified group "
+            f"{settings.oof_folds}-fold over the training part; threshold on those"
         )
     return (
         f"large-N mode: stratified group {settings.cv_folds}-fold x {settings.cv_repeats} "
         f"repeats on a stratified group sample of {len(plan.search_rows):,} training "
         f"customers; group-aware stratified {settings.holdout_fraction:.0%} hold-out; "
         f"model fitted on a sample of {len(plan.fit_rows):,} training customers "
-        f"(out-of-fold inside it: {settings.oof_folds}-fold), which scores every other "
-        "customer, the hold-out included, unseen"
+        f"(out-of-fold inside it: {settings.oof_folds}-fold; threshold on those), which "
+        "scores every other customer, the hold-out included, unseen"
     )
 
 
@@ -410,11 +493,14 @@ def _metrics(
     holdout: dict[str, float],
     threshold: float,
     rank_corr: float,
-) -> dict[str, float]:
+    nested: _Nested | None,
+) -> dict[str, float | None]:
     """The figures a run is judged by (ml.model_runs columns and the model card)."""
     return {
         "cv_roc_auc_mean": selected.cv_mean,
         "cv_roc_auc_std": selected.cv_std,
+        "nested_cv_roc_auc_mean": nested.mean if nested else None,
+        "nested_cv_roc_auc_std": nested.std if nested else None,
         "holdout_roc_auc": holdout["roc_auc"],
         "oof_roc_auc": oof["roc_auc"],
         "brier": oof["brier"],
@@ -430,6 +516,18 @@ def _metrics(
     }
 
 
+def ensemble_columns(selected: CandidateResult) -> dict[str, str | None]:
+    """The chosen soft vote's members as plain ml.model_runs columns (null for one model)."""
+    members = list(selected.params.get("members", {})) if selected.family == ENSEMBLE_FAMILY else []
+    return {
+        "ensemble_members": " + ".join(members) if members else None,
+        **{
+            f"ensemble_member_{i}": members[i - 1] if i <= len(members) else None
+            for i in range(1, MAX_ENSEMBLE_MEMBERS + 1)
+        },
+    }
+
+
 def _card(
     run_id: str,
     started_at: Any,
@@ -438,11 +536,13 @@ def _card(
     data: ModelData,
     selected: CandidateResult,
     candidates_table: pd.DataFrame,
-    metrics: dict[str, float],
+    metrics: dict[str, float | None],
     explanation: Explanation,
     plan: _Plan,
     fingerprint: str,
     rule: str,
+    n_configs: int,
+    nested: _Nested | None,
 ) -> dict[str, Any]:
     """The model card's content: data, features, protocol, metrics, explanations, limits."""
     assert data.y is not None
@@ -454,6 +554,7 @@ def _card(
         "model_family": selected.family,
         "model_description": _description(selected.family),
         "model_params": selected.params,
+        "ensemble_members": ensemble_columns(selected)["ensemble_members"],
         "threshold": metrics["threshold"],
         "threshold_rule": rule,
         "data": {
@@ -476,21 +577,39 @@ def _card(
         "categories": {
             name: sorted(data.x[name].unique().tolist()) for name in columns.categorical
         },
-        "protocol": _cv_scheme(settings, plan) + "; model chosen by mean CV ROC-AUC alone.",
+        "protocol": _cv_scheme(settings, plan)
+        + f"; model chosen by mean CV ROC-AUC alone among {n_configs} configurations tried, "
+        "only families whose exact SHAP adds up to the probability eligible.",
+        "n_configs_tried": n_configs,
+        "nested_cv": (
+            {
+                "outer_folds": settings.oof_folds,
+                "roc_auc_per_fold": nested.scores.round(6).tolist(),
+                "selected_per_fold": nested.selected,
+            }
+            if nested
+            else None
+        ),
         "metrics": metrics,
         "candidates": candidates_table.drop(columns=["run_id"]).to_dict("records"),
-        "shap": f"{explanation.method} in {explanation.output_space} units: "
-        f"{explanation.detail}; base value {explanation.base_value:.4f}",
+        "shap": f"{EXPLAINER_NAME[explanation.method]}; each customer explained by the model "
+        f"that produced their probability ({explanation.detail})",
+        "shap_explainer": EXPLAINER_NAME[explanation.method],
         "shap_output_space": explanation.output_space,
-        "limits": _limits(settings, explanation, plan),
+        "limits": _limits(settings, plan, n_configs, nested),
         "library_versions": library_versions(),
     }
 
 
 def _predictions_table(
-    run_id: str, data: ModelData, evaluation: _Evaluation, hold: np.ndarray, threshold: float
+    run_id: str,
+    data: ModelData,
+    evaluation: _Evaluation,
+    hold: np.ndarray,
+    threshold: float,
+    explanation: Explanation,
 ) -> pd.DataFrame:
-    """ml.predictions rows: honest probability, label, its source, fold, hold-out flag."""
+    """ml.predictions rows: probability, label, its source, fold, hold-out flag, base value."""
     is_holdout = np.zeros(len(data.customer_ids), dtype=bool)
     is_holdout[hold] = True
     fold = pd.Series(evaluation.fold_of)
@@ -498,12 +617,12 @@ def _predictions_table(
         {
             "run_id": run_id,
             "customer_id": data.customer_ids.astype(np.int64),
-            "p_decline": evaluation.p_oof,
-            "predicted_decline": evaluation.p_oof >= threshold,
+            "p_decline": evaluation.p,
+            "predicted_decline": evaluation.p >= threshold,
             "p_source": evaluation.p_source,
             "fold": fold.where(fold >= 0).astype("Int64"),
             "is_holdout": is_holdout,
-            "p_final_model": evaluation.p_final,
+            "base_value": explanation.base_values,
         }
     )
 
@@ -526,6 +645,8 @@ def run_training(
     rule = parse_threshold_rule(settings.threshold_rule)
     for name in settings.families or ():
         get_family(name)  # an unknown name fails before any work
+    if settings.ensemble_top_k > MAX_ENSEMBLE_MEMBERS:
+        raise ValueError(f"ensemble_top_k must be at most {MAX_ENSEMBLE_MEMBERS}")
     paths = resolve_paths(models_dir=settings.models_dir)
     # ML output goes to the private build file; publishing it is ml.publish's job.
     target = con_or_path if con_or_path is not None else paths.build_duckdb
@@ -534,9 +655,9 @@ def run_training(
     run_id = settings.run_id or new_run_id(started_at)
     logger.info("training run %s (seed %d)", run_id, settings.seed)
 
-    # Parallelism comes from joblib threads (n_jobs) over folds and SHAP draws;
-    # BLAS/OpenMP stay single-threaded so parallel fits never fight over cores
-    # (and the many small k-NN/boosting calls skip thread start-up costs).
+    # Parallelism comes from joblib threads (n_jobs) over folds; BLAS/OpenMP
+    # stay single-threaded so parallel fits never fight over cores (and the
+    # many small fits skip thread start-up costs).
     with (
         open_warehouse(target, read_only=not settings.write_back) as con,
         threadpool_limits(limits=1),
@@ -561,6 +682,7 @@ def run_training(
             f" sampled (large-N mode; model fitted on {len(plan.fit_rows)})" if plan.large else "",
         )
         deadline = clock + settings.time_budget_s if settings.time_budget_s else None
+        search_settings = replace(settings, ensemble_top_k=0) if plan.large else settings
 
         # Folds run in threads (scikit-learn's fitting code releases the GIL), so
         # no worker processes start up.
@@ -574,10 +696,27 @@ def run_training(
                 data.x.iloc[plan.search_rows],
                 data.y[plan.search_rows],
                 plan.folds,
-                replace(settings, ensemble_top_k=0) if plan.large else settings,
+                search_settings,
                 parallel,
                 deadline,
             )
+        nested = None
+        if settings.nested_cv:
+            rows = plan.search_rows
+            with (
+                Parallel(n_jobs=settings.n_jobs, backend="threading") as parallel,
+                timed_stage("nested_cv"),
+            ):
+                nested = nested_cv(
+                    families,
+                    spec,
+                    data.x.iloc[rows],
+                    data.y[rows],
+                    data.groups[rows],
+                    search_settings,
+                    parallel,
+                )
+            logger.info("nested CV ROC-AUC %.4f ± %.4f", nested.mean, nested.std)
         with (
             Parallel(n_jobs=settings.n_jobs, backend="threading") as parallel,
             timed_stage("fit_and_score"),
@@ -590,9 +729,12 @@ def run_training(
                     estimator, data, plan.train, hold, settings, parallel
                 )
 
+        # Threshold and out-of-fold figures: training customers only.
+        oof_rows = evaluation.oof_rows
+        y_oof, p_oof = data.y[oof_rows], evaluation.p[oof_rows]
         y_hold = data.y[hold]
-        threshold = choose_threshold(data.y, evaluation.p_oof, rule)
-        oof = summary_metrics(data.y, evaluation.p_oof, threshold)
+        threshold = choose_threshold(y_oof, p_oof, rule)
+        oof = summary_metrics(y_oof, p_oof, threshold)
         holdout = summary_metrics(y_hold, evaluation.p_hold, threshold)
         logger.info(
             "hold-out ROC-AUC %.4f, out-of-fold ROC-AUC %.4f, Brier %.4f, threshold %.3f (%s)",
@@ -604,18 +746,9 @@ def run_training(
         )
 
         with timed_stage("shap"):
-            explanation = explain_everyone(
-                evaluation.final_model,
-                data.x,
-                seed=settings.seed,
-                budget=settings.explain_budget,
-                large=plan.large,
-                progress=settings.progress,
-                n_jobs=settings.n_jobs,
-                batch_rows=settings.batch_rows,
+            explanation = explain_producers(
+                evaluation.producers, data.x, evaluation.p, settings.batch_rows
             )
-        if explanation is None:  # _families admits only exactly explainable families
-            raise RuntimeError(f"{selected.family}: no exact SHAP route in large-N mode")
         shuffled = hold
         if len(hold) > settings.permutation_max_rows:
             shuffled = hold[
@@ -641,7 +774,8 @@ def run_training(
             rank_corr,
         )
 
-        metrics = _metrics(selected, oof, holdout, threshold, rank_corr)
+        n_configs = _configs_tried(candidates)
+        metrics = _metrics(selected, oof, holdout, threshold, rank_corr, nested)
         candidates_table = _candidates_table(candidates, selected, run_id)
         fingerprint = data_fingerprint(frame)
         card = _card(
@@ -657,10 +791,12 @@ def run_training(
             plan,
             fingerprint,
             str(rule),
+            n_configs,
+            nested,
         )
         curves = pd.concat(
             [
-                evaluation_curves(data.y, evaluation.p_oof, "oof", CALIBRATION_BINS),
+                evaluation_curves(y_oof, p_oof, "oof", CALIBRATION_BINS),
                 evaluation_curves(y_hold, evaluation.p_hold, "holdout", CALIBRATION_BINS),
             ],
             ignore_index=True,
@@ -690,6 +826,8 @@ def run_training(
                 seed=settings.seed,
                 model_family=selected.family,
                 model_params=_params_json(selected.params),
+                **ensemble_columns(selected),
+                n_configs_tried=n_configs,
                 cv_scheme=_cv_scheme(settings, plan),
                 holdout_size=len(hold),
                 threshold_rule=str(rule),
@@ -706,7 +844,9 @@ def run_training(
             tables = {
                 "model_runs": run_row,
                 "model_candidates": candidates_table,
-                "predictions": _predictions_table(run_id, data, evaluation, hold, threshold),
+                "predictions": _predictions_table(
+                    run_id, data, evaluation, hold, threshold, explanation
+                ),
                 "shap_values": ShapRows(
                     explanation, data.x, data.customer_ids, run_id, settings.batch_rows
                 ),

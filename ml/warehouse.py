@@ -45,9 +45,16 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("seed", "integer"),
         ("model_family", "varchar"),
         ("model_params", "varchar"),
+        ("ensemble_members", "varchar"),
+        ("ensemble_member_1", "varchar"),
+        ("ensemble_member_2", "varchar"),
+        ("ensemble_member_3", "varchar"),
+        ("n_configs_tried", "integer"),
         ("cv_scheme", "varchar"),
         ("cv_roc_auc_mean", "double"),
         ("cv_roc_auc_std", "double"),
+        ("nested_cv_roc_auc_mean", "double"),
+        ("nested_cv_roc_auc_std", "double"),
         ("holdout_size", "integer"),
         ("holdout_roc_auc", "double"),
         ("holdout_brier", "double"),
@@ -89,6 +96,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("best_params", "varchar"),
         ("cv_rank", "integer"),
         ("is_selected", "boolean"),
+        ("is_eligible", "boolean"),
     ),
     "predictions": (
         ("run_id", "varchar"),
@@ -98,7 +106,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("p_source", "varchar"),
         ("fold", "integer"),
         ("is_holdout", "boolean"),
-        ("p_final_model", "double"),
+        ("base_value", "double"),
     ),
     "shap_values": (
         ("run_id", "varchar"),
@@ -147,11 +155,21 @@ def _ident(name: str) -> str:
 
 
 def create_tables(con: duckdb.DuckDBPyConnection, schema: str = ML_SCHEMA) -> None:
-    """Create the schema and any missing table (never alters an existing one)."""
+    """Create the schema and any missing table or column.
+
+    Tables carried from an earlier version of the warehouse gain the columns
+    added since (null in their old rows); nothing is dropped or retyped, so
+    earlier runs stay readable.
+    """
     con.execute(f"create schema if not exists {_ident(schema)}")
     for table, columns in TABLES.items():
         body = ", ".join(f"{_ident(c)} {t}" for c, t in columns)
-        con.execute(f"create table if not exists {_ident(schema)}.{_ident(table)} ({body})")
+        target = f"{_ident(schema)}.{_ident(table)}"
+        con.execute(f"create table if not exists {target} ({body})")
+        for column, sql_type in columns:
+            con.execute(
+                f"alter table {target} add column if not exists {_ident(column)} {sql_type}"
+            )
 
 
 def _check_frame(table: str, frame: pd.DataFrame) -> None:

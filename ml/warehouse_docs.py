@@ -53,15 +53,19 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
     ),
     "model_candidates": (
         "Every candidate model family of a training run with its best configuration and "
-        "cross-validated ROC-AUC; `is_selected` marks the chosen one."
+        "cross-validated ROC-AUC; `is_eligible` marks those whose exact SHAP adds up to "
+        "their probability (only they can be selected), `is_selected` the chosen one."
     ),
     "predictions": (
-        "Per customer and run: the probability of decline (out-of-fold for a training "
-        "run, so honest for every customer) and the label at the run's threshold."
+        "Per customer and run: the probability of decline and the label at the run's "
+        "threshold. In a training run p_decline is out-of-fold for training customers and "
+        "from the model fitted on the training part for the hold-out, so honest for every "
+        "customer; base_value is the producing model's expected probability."
     ),
     "shap_values": (
-        "Per customer, run and feature (long form): the feature's value and its SHAP "
-        "contribution to the customer's score."
+        "Per customer, run and feature (long form): the feature's value and its exact SHAP "
+        "contribution, in probability units, from the model that produced the customer's "
+        "p_decline: predictions.base_value + Σ shap_value = p_decline."
     ),
     "feature_importance": (
         "Per run and feature: global importance as mean |SHAP| and as permutation "
@@ -100,16 +104,35 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "seed": "Random seed of splits, searches and samples.",
         "model_family": "Candidate family of the chosen model (a row of ml.model_candidates).",
         "model_params": "JSON object: the chosen configuration's hyperparameters.",
+        "ensemble_members": (
+            "The soft vote's member families joined by ` + `; null when the chosen model is "
+            "not a soft vote."
+        ),
+        "ensemble_member_1": "First member family of the soft vote; null otherwise.",
+        "ensemble_member_2": "Second member family of the soft vote; null otherwise.",
+        "ensemble_member_3": "Third member family of the soft vote; null when it has fewer.",
+        "n_configs_tried": (
+            "Hyperparameter configurations tried by the whole search (every family and the "
+            "soft vote): the number the CV winner was picked from."
+        ),
         "cv_scheme": "The validation protocol in words (folds, repeats, hold-out, samples).",
         "cv_roc_auc_mean": (
             "Mean ROC-AUC of the chosen model over the repeated group k-fold CV on the "
             "training part (the selection criterion)."
         ),
         "cv_roc_auc_std": "Standard deviation of that ROC-AUC across the CV folds.",
+        "nested_cv_roc_auc_mean": (
+            "With `ml.train --nested-cv`: mean ROC-AUC of the whole selection procedure "
+            "(search + selection inside each outer group fold), the honest estimate; null "
+            "otherwise."
+        ),
+        "nested_cv_roc_auc_std": "Its standard deviation across the outer folds.",
         "holdout_size": "Customers in the hold-out, scored once by the model fitted without them.",
         "holdout_roc_auc": "ROC-AUC on the hold-out.",
         "holdout_brier": "Brier score (mean squared error of the probability) on the hold-out.",
-        "oof_roc_auc": "ROC-AUC of the pooled out-of-fold probabilities of every customer.",
+        "oof_roc_auc": (
+            "ROC-AUC of the pooled out-of-fold probabilities of the training customers."
+        ),
         "brier": "Brier score of the pooled out-of-fold probabilities.",
         "threshold_rule": "How the threshold was chosen: `f1` or `cost:R` (a miss costs R offers).",
         "threshold": (
@@ -131,13 +154,15 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "holdout_tn": f"True negatives on {_HOLD}.",
         "holdout_fn": f"False negatives on {_HOLD}.",
         "shap_method": (
-            "How SHAP values were computed (e.g. linear_exact, tree_exact, "
-            "sampling_permutation); null when none were."
+            "How SHAP values were computed: `tree_exact` (TreeSHAP of the producing "
+            "model; a soft vote averages its members' exact values) or `constant`; null "
+            "when none were."
         ),
         "shap_output_space": "Units of the SHAP values: `probability` or `log_odds`.",
         "shap_base_value": (
-            "The explainer's expected score: base value + a customer's SHAP values = "
-            "their score, in shap_output_space units."
+            "The persisted (final) model's expected probability. Each customer's own base "
+            "value, from the model that produced their p_decline, is "
+            "ml.predictions.base_value."
         ),
         "importance_rank_corr": (
             "Spearman correlation of the mean-|SHAP| and permutation rankings of the "
@@ -159,6 +184,10 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "best_params": "JSON object: the best configuration's hyperparameters.",
         "cv_rank": "Rank by cv_roc_auc_mean, 1 = best.",
         "is_selected": "True for the family chosen for the run.",
+        "is_eligible": (
+            "True when the family's exact SHAP adds up to its probability over the mart's "
+            "features; only eligible candidates can be selected."
+        ),
     },
     "predictions": {
         "run_id": _RUN_ID,
@@ -170,12 +199,17 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         ),
         "predicted_decline": "p_decline ≥ the run's threshold (ml.model_runs.threshold).",
         "p_source": (
-            "Where p_decline comes from: `oof` (out-of-fold), `unseen` (large exports: a model "
-            "fitted on a sample that excluded the customer) or `model` (scoring run)."
+            "Where p_decline comes from: `oof` (a fold model of the training part that never "
+            "saw the customer), `holdout` (the model fitted on the training part), `unseen` "
+            "(large exports: a model fitted on a sample that excluded the customer) or "
+            "`model` (scoring run: the persisted model)."
         ),
         "fold": "Out-of-fold fold that scored the customer; null when not out-of-fold.",
         "is_holdout": "True for the hold-out customers of a training run; null in a scoring run.",
-        "p_final_model": "Probability from the final model fitted on every training customer.",
+        "base_value": (
+            "Expected probability of the model that produced p_decline: base_value + Σ "
+            "ml.shap_values.shap_value = p_decline (within 1e-6)."
+        ),
     },
     "shap_values": {
         "run_id": _RUN_ID,
@@ -184,8 +218,9 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "feature_value": "The customer's value of the feature, as text.",
         "feature_value_num": "The same value as a number; null for a categorical feature.",
         "shap_value": (
-            "The feature's contribution to the customer's score, in the run's "
-            "shap_output_space; positive pushes toward decline."
+            "The feature's exact SHAP contribution to the customer's p_decline, in "
+            "probability units, from the model that produced it; positive pushes toward "
+            "decline."
         ),
     },
     "feature_importance": {

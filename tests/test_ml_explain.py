@@ -1,4 +1,4 @@
-"""SHAP values: one per customer and mart feature, adding up to the model's output."""
+"""Exact SHAP values: one per customer and mart feature, adding up to the probability."""
 
 from __future__ import annotations
 
@@ -8,89 +8,140 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import VotingClassifier
 
-from ml.candidates import MODEL_STEP, PREP_STEP, FeatureSpec, get_family
+from ml import explain as explain_module
+from ml.candidates import PREP_STEP, FeatureSpec, get_family
 from ml.data import model_inputs
 from ml.explain import (
-    LOG_ODDS,
+    CONSTANT,
     PROBABILITY,
-    ExplainBudget,
+    TREE_EXACT,
     Explanation,
+    NotExplainableError,
     ShapRows,
-    draw_plan,
-    explain,
-    explainer_route,
+    exact_route,
+    explain_model,
+    explain_producers,
     fold_matrix,
     importance_table,
     model_output,
     permutation_table,
-    sampling_shap,
 )
 from ml.features import mart_columns
 
 from .ml_fixtures import synthetic_mart
 
-BUDGET = ExplainBudget(
-    max_model_rows=60_000, min_draws=8, max_draws=16, tree_max_work=1e12, linear_background=500
-)
+
+def _data(n: int = 80) -> tuple[pd.DataFrame, np.ndarray]:
+    frame = synthetic_mart(n=n, twins=0)
+    x = model_inputs(frame, mart_columns())
+    return x, frame["activity_declined"].astype(int).to_numpy()
 
 
-def _fitted(family: str, **params: object) -> tuple[object, pd.DataFrame]:
+def _fitted(
+    family: str, rows: slice = slice(None), **params: object
+) -> tuple[object, pd.DataFrame]:
     columns = mart_columns()
-    frame = synthetic_mart(n=80, twins=0)
-    x = model_inputs(frame, columns)
-    y = frame["activity_declined"].astype(int).to_numpy()
+    x, y = _data()
     spec = FeatureSpec(tuple(columns.numeric), tuple(columns.categorical))
     model = get_family(family).build({**get_family(family).default, **params}, spec, 0)
-    return model.fit(x, y), x
+    return model.fit(x.iloc[rows], y[rows]), x
+
+
+def _explain(model: object, x: pd.DataFrame) -> Explanation:
+    return explain_producers([(model, np.arange(len(x)))], x, model_output(model, x))
 
 
 @pytest.mark.parametrize(
-    ("family", "params", "method", "space"),
+    ("family", "params", "method"),
     [
-        ("logreg", {}, "linear_exact", LOG_ODDS),
-        ("tree", {}, "tree_exact", PROBABILITY),
-        ("random_forest", {"projections": 0}, "tree_exact", PROBABILITY),
-        ("hist_gb", {"projections": 0}, "tree_exact", LOG_ODDS),
-        ("extra_trees", {"projections": 3}, "sampling_permutation", PROBABILITY),
-        ("knn", {}, "sampling_permutation", PROBABILITY),
+        ("dummy", {}, CONSTANT),
+        ("tree", {}, TREE_EXACT),
+        ("random_forest", {"n_estimators": 20}, TREE_EXACT),
+        ("extra_trees", {"n_estimators": 20, "max_leaf_nodes": None, "max_depth": 6}, TREE_EXACT),
     ],
 )
-def test_shap_values_add_up_to_the_model_output_for_every_customer(
-    family: str, params: dict, method: str, space: str
+def test_shap_values_add_up_to_the_probability_for_every_customer(
+    family: str, params: dict, method: str
 ) -> None:
     model, x = _fitted(family, **params)
-    explanation = explain(model, x, seed=0, budget=BUDGET)
+    values, base = explain_model(model, x)
+    np.testing.assert_allclose(base + values.sum(axis=1), model_output(model, x), atol=1e-9)
+    explanation = _explain(model, x)
     assert explanation.method == method
-    assert explanation.output_space == space
+    assert explanation.output_space == PROBABILITY
     assert list(explanation.values.columns) == list(x.columns)
-    total = explanation.base_value + explanation.values.sum(axis=1).to_numpy()
-    np.testing.assert_allclose(total, model_output(model, x, space), atol=1e-6)
+    assert explanation.base_value == pytest.approx(base)
 
 
-def test_sampling_is_exact_for_an_additive_model() -> None:
-    # Logistic regression is additive in log-odds: one permutation per draw already
-    # gives w_j * (z_j - mean of z_j over the draws' background rows), folded per feature.
-    model, x = _fitted("logreg")
-    prep, lr = model.named_steps[PREP_STEP], model.named_steps[MODEL_STEP]
-    values, base = sampling_shap(model.decision_function, x, n_draws=8, seed=3)
-    _, background = draw_plan(len(x), x.shape[1], 8, 3)
-    z = prep.transform(x)
-    contributions = lr.coef_[0] * (z - z[background].mean(axis=0))
-    expected = contributions @ fold_matrix(prep, list(x.columns))
-    np.testing.assert_allclose(values, expected, atol=1e-9)
-    assert base == pytest.approx(model.decision_function(x.iloc[background]).mean())
+@pytest.mark.parametrize(
+    ("family", "params"),
+    [
+        ("logreg", {}),  # exact only in log-odds
+        ("hist_gb", {"projections": 0}),  # exact only in log-odds
+        ("knn", {}),
+        ("extra_trees", {"n_estimators": 10, "projections": 3}),  # projections mix features
+    ],
+)
+def test_models_without_exact_shap_in_probability_units_are_refused(
+    family: str, params: dict
+) -> None:
+    model, x = _fitted(family, **params)
+    assert exact_route(model, list(x.columns)) is None
+    with pytest.raises(NotExplainableError):
+        explain_model(model, x)
 
 
-def test_sampling_does_not_depend_on_the_number_of_threads() -> None:
-    model, x = _fitted("knn")
+def test_a_soft_votes_shap_is_the_weighted_sum_of_its_members_exact_shap() -> None:
+    tree, x = _fitted("tree")
+    forest, _ = _fitted("random_forest", n_estimators=15)
+    y = _data()[1]
+    vote = VotingClassifier(
+        [("tree", tree), ("forest", forest)], voting="soft", weights=[1.0, 3.0]
+    ).fit(x, y)
+    values, base = explain_model(vote, x)
+    members = [explain_model(member, x) for member in vote.estimators_]
+    expected = 0.25 * members[0][0] + 0.75 * members[1][0]
+    np.testing.assert_allclose(values, expected, atol=1e-12)
+    assert base == pytest.approx(0.25 * members[0][1] + 0.75 * members[1][1])
+    np.testing.assert_allclose(base + values.sum(axis=1), model_output(vote, x), atol=1e-9)
 
-    def predict(frame: pd.DataFrame) -> np.ndarray:
-        return model.predict_proba(frame)[:, 1]
 
-    one, base_one = sampling_shap(predict, x.iloc[:30], 6, seed=1, n_jobs=1)
-    two, base_two = sampling_shap(predict, x.iloc[:30], 6, seed=1, n_jobs=2)
-    np.testing.assert_array_equal(one, two)
-    assert base_one == base_two
+def test_each_customer_is_explained_by_the_model_that_produced_their_probability() -> None:
+    first, x = _fitted("tree", rows=slice(0, 40))
+    second, _ = _fitted("tree", rows=slice(40, None), max_depth=2)
+    rows_a, rows_b = np.arange(0, 80, 2), np.arange(1, 80, 2)
+    p = np.empty(len(x))
+    p[rows_a] = model_output(first, x.iloc[rows_a])
+    p[rows_b] = model_output(second, x.iloc[rows_b])
+    explanation = explain_producers([(first, rows_a), (second, rows_b)], x, p)
+    total = explanation.base_values + explanation.values.sum(axis=1).to_numpy()
+    np.testing.assert_allclose(total, p, atol=1e-9)
+    assert explanation.base_value is None  # two models, two base values
+    assert set(np.unique(explanation.base_values)) == {
+        explain_model(first, x)[1],
+        explain_model(second, x)[1],
+    }
+
+
+def test_an_explanation_of_another_probability_is_refused() -> None:
+    model, x = _fitted("tree")
+    other, _ = _fitted("tree", max_depth=2)
+    with pytest.raises(RuntimeError, match="do not add up"):
+        explain_producers([(model, np.arange(len(x)))], x, model_output(other, x))
+
+
+def test_producers_must_cover_every_customer_once() -> None:
+    model, x = _fitted("tree")
+    with pytest.raises(ValueError, match="exactly once"):
+        explain_producers([(model, np.arange(10))], x, model_output(model, x))
+
+
+def test_batches_change_nothing_but_memory() -> None:
+    model, x = _fitted("random_forest", n_estimators=15)
+    whole, base = explain_model(model, x)
+    batched, base_batched = explain_model(model, x, batch_rows=7)
+    np.testing.assert_array_equal(whole, batched)
+    assert base == base_batched
 
 
 def test_one_hot_columns_fold_back_to_their_feature() -> None:
@@ -105,25 +156,9 @@ def test_one_hot_columns_fold_back_to_their_feature() -> None:
     assert np.all(matrix.sum(axis=1) == 1)
 
 
-def test_pca_projections_cannot_be_folded_so_the_sampler_explains_them() -> None:
-    model, x = _fitted("extra_trees", projections=3)
-    assert fold_matrix(model.named_steps[PREP_STEP], list(x.columns)) is None
-    assert explainer_route(model, list(x.columns), len(x), BUDGET) == "sampling"
-
-
-def test_a_soft_vote_and_an_expensive_forest_use_the_bounded_sampler() -> None:
-    knn, x = _fitted("knn")
-    tree, _ = _fitted("tree")
-    vote = VotingClassifier([("knn", knn), ("tree", tree)], voting="soft")
-    assert explainer_route(vote, list(x.columns), len(x), BUDGET) == "sampling"
-    forest, _ = _fitted("random_forest", projections=0)
-    tight = ExplainBudget(60_000, 8, 16, tree_max_work=1.0, linear_background=500)
-    assert explainer_route(forest, list(x.columns), len(x), tight) == "sampling"
-
-
 def test_shap_table_has_one_row_per_customer_and_feature() -> None:
     model, x = _fitted("tree")
-    explanation = explain(model, x, seed=0, budget=BUDGET)
+    explanation = _explain(model, x)
     ids = np.arange(500, 500 + len(x))
     table = ShapRows(explanation, x, ids, "run-1", chunk_customers=37).frame()
     assert len(table) == len(x) * x.shape[1]
@@ -143,14 +178,12 @@ def test_shap_table_has_one_row_per_customer_and_feature() -> None:
     assert category["feature_value"].iloc[0] == x["favourite_category"].iloc[0]
     assert category["feature_value_num"].isna().all()
     per_customer = table.groupby("customer_id", sort=False)["shap_value"].sum().to_numpy()
-    np.testing.assert_allclose(
-        explanation.base_value + per_customer, model_output(model, x, PROBABILITY)
-    )
+    np.testing.assert_allclose(explanation.base_value + per_customer, model_output(model, x))
 
 
 def test_importance_ranks_features_and_compares_the_two_rankings() -> None:
     values = pd.DataFrame({"a": [0.3, -0.3], "b": [0.1, -0.1], "c": [0.0, 0.0]})
-    explanation = Explanation(values, 0.5, "tree_exact", PROBABILITY)
+    explanation = Explanation(values, np.full(2, 0.5), "tree_exact", PROBABILITY)
     permutation = pd.DataFrame(
         {
             "feature": ["a", "b", "c"],
@@ -191,3 +224,28 @@ def test_permutation_importance_is_zero_for_features_the_model_ignores() -> None
     assert (table.drop(index=used)[["permutation_mean", "permutation_std"]] == 0).all().all()
     again = permutation_table(model, x, y, seed=0, repeats=3).set_index("feature")
     assert table.equals(again)
+
+
+@pytest.mark.parametrize(
+    ("family", "params"),
+    [("tree", {}), ("random_forest", {"n_estimators": 15}), ("extra_trees", {"n_estimators": 15})],
+)
+def test_tree_shap_once_per_decision_pattern_equals_the_row_by_row_explainer(
+    family: str, params: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, x = _fitted(family, **params)
+    row_by_row, base = explain_model(model, x)
+    monkeypatch.setattr(explain_module, "PATTERN_SHAP_MIN_ROWS", 1)
+    by_pattern, base_by_pattern = explain_model(model, x, batch_rows=30)
+    np.testing.assert_allclose(by_pattern, row_by_row, atol=1e-12)
+    assert base_by_pattern == pytest.approx(base, abs=1e-12)
+
+
+def test_rows_with_one_decision_pattern_share_their_leaf() -> None:
+    model, x = _fitted("random_forest", n_estimators=3)
+    encoded = np.asarray(model.named_steps[PREP_STEP].transform(x), dtype=np.float32)
+    tree = model.named_steps["model"].estimators_[0]
+    first, inverse = explain_module.decision_patterns(tree, encoded.astype(float))
+    leaves = tree.apply(encoded)
+    assert len(first) <= len(x)
+    np.testing.assert_array_equal(leaves, leaves[first][inverse])

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.candidates import get_family, without_projections
+from ml import explain as explain_module
+from ml.candidates import LARGE_N_FOREST_SPACE, get_family, large_n_variant
 from ml.config import LARGE_N_FAMILIES
 from ml.data import ModelData, to_model_data
 from ml.evaluation import evaluation_curves, thinned
-from ml.explain import Explanation, ShapRows, model_output
+from ml.explain import Explanation, ShapRows
 from ml.features import mart_columns
 from ml.search import positive_proba
 from ml.splitting import groups_straddling, large_fold_list, stratified_group_sample
@@ -84,11 +85,14 @@ def test_large_fold_list_partitions_each_repeat_without_splitting_groups() -> No
     assert not np.array_equal(folds[0][1], folds[5][1])  # repeats shuffle differently
 
 
-def test_without_projections_fixes_projections_to_zero() -> None:
-    family = without_projections(get_family("hist_gb"))
-    assert family.default["projections"] == 0
-    assert family.space["projections"] == [0]
-    assert without_projections(get_family("logreg")) == get_family("logreg")
+@pytest.mark.parametrize("name", ["random_forest", "extra_trees"])
+def test_large_n_forests_are_bounded_so_exact_shap_stays_affordable(name: str) -> None:
+    family = large_n_variant(get_family(name))
+    for key, allowed in LARGE_N_FOREST_SPACE.items():
+        assert family.space[key] == allowed
+        assert family.default[key] in allowed
+    assert not family.default.get("projections")
+    assert large_n_variant(get_family("tree")) == get_family("tree")
 
 
 def test_thinned_curves_keep_their_ends_and_a_bounded_number_of_points() -> None:
@@ -116,7 +120,7 @@ def test_shap_rows_in_chunks_equal_one_chunk_and_write_once(tmp_path: Path) -> N
     values = pd.DataFrame(
         {"a": [0.1, 0.2, 0.3, 0.4, 0.5], "b": [-0.1, 0.0, 0.1, 0.2, 0.3], "c": [0.0] * 5}
     )
-    explanation = Explanation(values, 0.4, "tree_exact", "probability")
+    explanation = Explanation(values, np.full(5, 0.4), "tree_exact", "probability")
     ids = np.arange(10, 15)
     rows = ShapRows(explanation, x, ids, "run-1", chunk_customers=2)
     whole = ShapRows(explanation, x, ids, "run-1", chunk_customers=100).frame()
@@ -148,7 +152,7 @@ def _model_data() -> ModelData:
 
 
 def test_batched_probabilities_equal_one_call(warehouse: Path, tmp_path: Path) -> None:
-    result = run_training(warehouse, _settings(tmp_path, families=("logreg",), write_back=False))
+    result = run_training(warehouse, _settings(tmp_path, families=("tree",), write_back=False))
     data = _model_data()
     np.testing.assert_array_equal(
         positive_proba(result.model, data.x, batch_rows=64), positive_proba(result.model, data.x)
@@ -157,17 +161,20 @@ def test_batched_probabilities_equal_one_call(warehouse: Path, tmp_path: Path) -
 
 @pytest.mark.slow
 def test_large_n_run_samples_as_stated_and_explains_everyone_exactly(
-    warehouse: Path, tmp_path: Path
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Full batches of 97 rows are explained once per decision pattern, the
+    # shorter last batches row by row: both must add up to p_decline.
+    monkeypatch.setattr(explain_module, "PATTERN_SHAP_MIN_ROWS", 60)
     result = run_training(warehouse, _settings(tmp_path, batch_rows=97))
     n = N + TWINS
     run = _rows(warehouse, "select cv_scheme, model_family, shap_method from ml.model_runs")
     scheme, family, method = run[0]
     assert scheme.startswith("large-N mode") and "sample of" in scheme
     assert family in LARGE_N_FAMILIES
-    assert method in ("linear_exact", "tree_exact", "constant")
+    assert method in ("tree_exact", "constant")
     searched = {f for (f,) in _rows(warehouse, "select family from ml.model_candidates")}
-    assert searched == set(LARGE_N_FAMILIES)  # no forests, k-NN, SVC or soft vote
+    assert searched == set(LARGE_N_FAMILIES)  # no k-NN, SVC, boosting or soft vote
     sources = dict(
         _rows(warehouse, "select p_source, count(*) from ml.predictions group by p_source")
     )
@@ -175,21 +182,28 @@ def test_large_n_run_samples_as_stated_and_explains_everyone_exactly(
     assert abs(sources["oof"] - LARGE["fit_sample"]) <= TWINS
     # The hold-out is never in the fit sample; unseen rows carry the final model's probability
     # and no fold.
+    data = _model_data()
+    predictions = result.tables["predictions"]
+    unseen = (predictions["p_source"] == "unseen").to_numpy()
+    np.testing.assert_array_equal(
+        predictions["p_decline"].to_numpy()[unseen],
+        positive_proba(result.model, data.x.iloc[np.flatnonzero(unseen)]),
+    )
     assert _rows(
         warehouse,
         "select count(*) filter (where is_holdout and p_source = 'oof'),"
-        " count(*) filter (where p_source = 'unseen' and (fold is not null"
-        "   or p_decline <> p_final_model)),"
+        " count(*) filter (where p_source = 'unseen' and fold is not null),"
         " count(*) filter (where p_source = 'oof' and fold is null)"
         " from ml.predictions",
     ) == [(0, 0, 0)]
-    # SHAP is exact for every customer, batch boundaries included.
-    data = _model_data()
-    shap = result.tables["shap_values"].frame().groupby("customer_id")["shap_value"].sum()
-    base = result.tables["model_runs"]["shap_base_value"].iloc[0]
-    space = result.card["shap_output_space"]
-    expected = pd.Series(model_output(result.model, data.x, space), index=data.customer_ids)
-    np.testing.assert_allclose(shap.sort_index() + base, expected.sort_index(), atol=1e-6)
+    # SHAP adds up to the published probability for every customer, batch boundaries included.
+    ((customers, worst),) = _rows(
+        warehouse,
+        "select count(*), max(abs(p.base_value + s.total - p.p_decline)) from ml.predictions p "
+        "join (select customer_id, sum(shap_value) as total from ml.shap_values group by 1) s "
+        "using (customer_id)",
+    )
+    assert customers == n and worst < 1e-6
     assert _rows(warehouse, "select count(*) from ml.shap_values") == [(n * 16,)]
     assert result.metrics["holdout_roc_auc"] > 0.75  # the fixture's signal is learnable
 
@@ -198,7 +212,7 @@ def test_large_n_run_samples_as_stated_and_explains_everyone_exactly(
 def test_large_n_refuses_families_it_cannot_explain_exactly(
     warehouse: Path, tmp_path: Path
 ) -> None:
-    with pytest.raises(ValueError, match="random_forest"):
+    with pytest.raises(ValueError, match="drop logreg"):
         run_training(warehouse, _settings(tmp_path, families=("logreg", "random_forest")))
 
 
@@ -209,8 +223,9 @@ def test_small_runs_keep_the_published_protocol(warehouse: Path, tmp_path: Path)
         _settings(tmp_path, families=("dummy", "logreg"), large_n_customers=10_000),
     )
     assert _rows(
-        warehouse, "select distinct p_source, count(distinct fold) from ml.predictions group by 1"
-    ) == [("oof", 3)]
+        warehouse,
+        "select p_source, count(distinct fold) from ml.predictions group by 1 order by 1",
+    ) == [("holdout", 0), ("oof", 3)]
     (scheme,) = _rows(warehouse, "select cv_scheme from ml.model_runs")[0]
     assert not scheme.startswith("large-N")
 
@@ -227,7 +242,7 @@ def test_cli_options_set_the_large_n_samples(warehouse: Path, tmp_path: Path) ->
             "--models-dir",
             str(tmp_path / "m"),
             "--families",
-            "dummy,logreg",
+            "dummy,tree",
             "--search-size",
             "1",
             "--cv-folds",

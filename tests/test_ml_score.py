@@ -26,7 +26,7 @@ def trained(tmp_path: Path) -> tuple[Path, Path, str]:
     warehouse = write_mart(tmp_path / "w.duckdb", synthetic_mart(n=100, twins=2))
     models = tmp_path / "models"
     settings = TrainSettings(
-        families=("logreg", "tree"),
+        families=("tree", "extra_trees"),
         search_size=1,
         cv_folds=3,
         cv_repeats=1,
@@ -46,14 +46,17 @@ def test_scoring_appends_a_score_run_with_the_models_predictions(trained) -> Non
             "select run_id, run_kind, parent_run_id from ml.model_runs order by started_at"
         ).fetchall()
         counts = con.execute(
-            "select run_id, count(*), string_agg(distinct p_source) from ml.predictions "
+            "select run_id, count(*), string_agg(distinct p_source order by p_source) "
+            "from ml.predictions "
             "group by 1 order by 1"
         ).fetchall()
         threshold = con.execute(
             "select threshold from ml.model_runs where run_id = ?", [train_run]
         ).fetchone()[0]
     assert runs == [(train_run, "train", None), (result.run_id, "score", train_run)]
-    assert sorted(counts) == sorted([(train_run, 102, "oof"), (result.run_id, 102, "model")])
+    assert sorted(counts) == sorted(
+        [(train_run, 102, "holdout,oof"), (result.run_id, 102, "model")]
+    )
     scored = result.tables["predictions"]
     assert (scored["predicted_decline"] == (scored["p_decline"] >= threshold)).all()
 
@@ -69,7 +72,7 @@ def test_scoring_a_new_export_uses_the_model_without_retraining(trained, tmp_pat
     assert first.run_id != again.run_id
 
 
-def test_scoring_explains_every_scored_customer_exactly(trained, tmp_path: Path) -> None:
+def test_scoring_explains_every_published_probability_exactly(trained, tmp_path: Path) -> None:
     _, models, _ = trained
     frame = synthetic_mart(n=30, seed=9, twins=0)
     new_export = write_mart(tmp_path / "new.duckdb", frame)
@@ -78,19 +81,23 @@ def test_scoring_explains_every_scored_customer_exactly(trained, tmp_path: Path)
         method, space, base = con.execute(
             "select shap_method, shap_output_space, shap_base_value from ml.model_runs"
         ).fetchone()
-        sums = con.execute(
-            "select customer_id, sum(shap_value), count(*) from ml.shap_values "
-            "where run_id = ? group by 1 order by 1",
-            [result.run_id],
+        rows = con.execute(
+            "select p.customer_id, p.p_decline, p.base_value, s.total, s.n "
+            "from ml.predictions p join (select customer_id, sum(shap_value) as total, "
+            "count(*) as n from ml.shap_values where run_id = ? group by 1) s "
+            "using (customer_id) where p.run_id = ? order by 1",
+            [result.run_id, result.run_id],
         ).fetchall()
-    assert method is not None  # the soft vote here: sampled, still additive
+    assert (method, space) == ("tree_exact", "probability")
     model, _ = load_model(models)
     data = to_model_data(frame, mart_columns(), with_target=False)
-    expected = model_output(model, data.x, space)
     order = np.argsort(data.customer_ids)
-    assert [c for c, _, _ in sums] == sorted(data.customer_ids.tolist())
-    assert {n for _, _, n in sums} == {len(mart_columns().features)}
-    np.testing.assert_allclose([base + v for _, v, _ in sums], expected[order], atol=1e-6)
+    assert [row[0] for row in rows] == sorted(data.customer_ids.tolist())
+    assert {row[4] for row in rows} == {len(mart_columns().features)}
+    assert {row[2] for row in rows} == {base}  # one model, one base value
+    published = np.array([row[1] for row in rows])
+    np.testing.assert_array_equal(published, model_output(model, data.x)[order])
+    np.testing.assert_allclose([row[2] + row[3] for row in rows], published, atol=1e-6)
 
 
 def test_scoring_without_shap_writes_predictions_only(trained, tmp_path: Path) -> None:

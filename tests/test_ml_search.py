@@ -61,12 +61,20 @@ def test_honest_probabilities_never_come_from_a_model_that_saw_the_row(large: bo
             evaluation = _evaluate_and_refit(
                 RememberingClassifier(), data, plan.train, plan.hold, settings, parallel
             )
-    assert np.all(evaluation.p_oof == 0.0)
+    assert np.all(evaluation.p == 0.0)
     assert np.all(evaluation.p_hold == 0.0)
     oof = evaluation.p_source == "oof"
     assert sorted(set(evaluation.fold_of[oof])) == [0, 1, 2, 3, 4]
     assert np.all(evaluation.fold_of[~oof] == -1)
-    assert oof.sum() == (len(plan.fit_rows) if large else len(data.y))
+    assert oof.sum() == len(plan.fit_rows if large else plan.train)
+    assert not oof[plan.hold].any()  # hold-out customers never get a training OOF probability
+    np.testing.assert_array_equal(evaluation.oof_rows, np.sort(np.flatnonzero(oof)))
+    # Each producer scored rows it never saw, and together they cover everyone once.
+    covered = np.zeros(len(data.y), dtype=int)
+    for model, rows in evaluation.producers:
+        covered[rows] += 1
+        assert np.all(model.predict_proba(data.x.iloc[rows])[:, 1] == 0.0)
+    assert np.all(covered == 1)
 
 
 def test_in_sample_the_leak_detector_does_fire() -> None:
@@ -93,18 +101,30 @@ def _result(family: str, scores: list[float], predictions: list[np.ndarray]) -> 
 def test_soft_vote_averages_the_members_fold_predictions() -> None:
     y = np.array([0, 1, 0, 1])
     folds = [(np.array([0, 1]), np.array([2, 3])), (np.array([2, 3]), np.array([0, 1]))]
-    a = _result("knn", [0.9, 0.9], [np.array([0.2, 0.6]), np.array([0.1, 0.3])])
-    b = _result("svc", [0.8, 0.8], [np.array([0.4, 0.8]), np.array([0.5, 0.9])])
+    a = _result("extra_trees", [0.9, 0.9], [np.array([0.2, 0.6]), np.array([0.1, 0.3])])
+    b = _result("random_forest", [0.8, 0.8], [np.array([0.4, 0.8]), np.array([0.5, 0.9])])
     dummy = _result("dummy", [0.5, 0.5], [np.array([0.5, 0.5]), np.array([0.5, 0.5])])
-    vote = soft_vote_result([a, b, dummy], y, folds, top_k=3)
+    knn = _result("knn", [0.95, 0.95], [np.array([0.1, 0.9]), np.array([0.2, 0.8])])
+    vote = soft_vote_result([a, b, dummy, knn], y, folds, top_k=3)
     assert vote is not None
-    assert list(vote.params["members"]) == ["knn", "svc"]  # the dummy never joins
+    # neither the dummy nor a member without exact SHAP (k-NN) joins
+    assert list(vote.params["members"]) == ["extra_trees", "random_forest"]
+    assert vote.eligible
     np.testing.assert_allclose(vote.fold_predictions[0], [0.3, 0.7])
     np.testing.assert_allclose(vote.fold_scores, fold_roc_auc(y, folds, vote.fold_predictions))
 
 
 def test_selection_takes_the_highest_cv_mean_then_the_lower_spread() -> None:
     low = _result("tree", [0.625, 0.625], [])
-    high_wide = _result("knn", [0.875, 0.625], [])  # exact binary fractions: a true tie
-    high_narrow = _result("svc", [0.75, 0.75], [])
-    assert select_best([low, high_wide, high_narrow]).family == "svc"
+    high_wide = _result("extra_trees", [0.875, 0.625], [])  # exact binary fractions: a true tie
+    high_narrow = _result("random_forest", [0.75, 0.75], [])
+    assert select_best([low, high_wide, high_narrow]).family == "random_forest"
+
+
+def test_selection_skips_candidates_without_exact_shap() -> None:
+    tree = _result("tree", [0.7, 0.7], [])
+    better_but_inexact = [_result(name, [0.9, 0.9], []) for name in ("logreg", "knn", "svc")]
+    projected = CandidateResult("extra_trees", {"projections": 6}, np.array([0.95]), [], 0.1)
+    assert select_best([*better_but_inexact, projected, tree]).family == "tree"
+    with pytest.raises(ValueError, match="exactly explainable"):
+        select_best(better_but_inexact)

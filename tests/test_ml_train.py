@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 
 from ml import training
 from ml.data import MartError
 from ml.model_store import ModelFiles
+from ml.search import CandidateResult
 from ml.train import build_parser, main
 from ml.training import TrainSettings, run_training
 from ml.warehouse import TABLES, WarehouseError
@@ -46,7 +49,7 @@ def test_training_writes_every_ml_table_for_every_customer(warehouse: Path, tmp_
     assert _table(warehouse, "select count(*) from ml.shap_values") == [(N_CUSTOMERS * 16,)]
     assert _table(warehouse, "select count(*) from ml.feature_importance") == [(16,)]
     families = _table(warehouse, "select family from ml.model_candidates order by cv_rank")
-    assert {f for (f,) in families} == {"dummy", "logreg", "tree", "knn", "soft_vote"}
+    assert {f for (f,) in families} == {"dummy", "logreg", "tree", "extra_trees", "soft_vote"}
     runs = _table(
         warehouse,
         "select run_id, run_kind, cv_roc_auc_mean, holdout_roc_auc, oof_roc_auc, brier, "
@@ -60,18 +63,31 @@ def test_training_writes_every_ml_table_for_every_customer(warehouse: Path, tmp_
     assert result.card["run_id"] == run
 
 
-def test_the_selected_model_is_the_best_by_cross_validation(
+def test_the_selected_model_is_the_best_eligible_by_cross_validation(
     warehouse: Path, tmp_path: Path
 ) -> None:
     run_training(warehouse, _settings(tmp_path))
     rows = _table(
         warehouse,
-        "select family, is_selected, cv_roc_auc_mean from ml.model_candidates "
+        "select family, is_selected, is_eligible from ml.model_candidates "
         "order by cv_roc_auc_mean desc",
     )
-    assert rows[0][1] is True
+    eligible = [row for row in rows if row[2]]
+    assert eligible[0][1] is True
     assert sum(selected for _, selected, _ in rows) == 1
-    assert _table(warehouse, "select model_family from ml.model_runs") == [(rows[0][0],)]
+    assert _table(warehouse, "select model_family from ml.model_runs") == [(eligible[0][0],)]
+    assert {family for family, _, ok in rows if not ok} == {"logreg"}
+
+
+def test_a_family_without_exact_shap_is_compared_but_never_selected(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path, families=("dummy", "logreg"), write_back=False)
+    result = run_training(warehouse, replace(settings, save_model=False))
+    table = result.tables["model_candidates"].set_index("family")
+    assert table.loc["logreg", "cv_roc_auc_mean"] > table.loc["dummy", "cv_roc_auc_mean"]
+    assert result.selected.family == "dummy"
+    assert not table.loc["logreg", "is_selected"]
 
 
 def test_predictions_are_out_of_fold_and_the_holdout_is_a_quarter(
@@ -84,15 +100,21 @@ def test_predictions_are_out_of_fold_and_the_holdout_is_a_quarter(
         "from ml.predictions",
     )
     assert abs(holdout - 0.25 * N_CUSTOMERS) <= 4
-    assert sources == "oof"
+    assert sorted(sources.split(",")) == ["holdout", "oof"]
     assert folds == 3
+    assert _table(
+        warehouse,
+        "select count(*) from ml.predictions "
+        "where is_holdout <> (p_source = 'holdout') or is_holdout <> (fold is null)",
+    ) == [(0,)]
 
 
 def test_duplicate_records_share_their_side_and_fold(warehouse: Path, tmp_path: Path) -> None:
     run_training(warehouse, _settings(tmp_path))
     rows = _table(
         warehouse,
-        "select count(distinct p.is_holdout), count(distinct p.fold) from ml.predictions p "
+        "select count(distinct p.is_holdout), count(distinct coalesce(p.fold, -1)) "
+        "from ml.predictions p "
         "join marts.customer_features m using (customer_id) group by m.duplicate_group_id",
     )
     assert all(row == (1, 1) for row in rows)
@@ -114,14 +136,90 @@ def test_same_seed_and_data_give_identical_predictions(warehouse: Path, tmp_path
     )
 
 
-def test_shap_values_add_up_to_the_final_model_probability(warehouse: Path, tmp_path: Path) -> None:
-    result = run_training(warehouse, _settings(tmp_path, families=("tree",), ensemble_top_k=0))
-    shap = result.tables["shap_values"].frame().groupby("customer_id")["shap_value"].sum()
-    predictions = result.tables["predictions"].set_index("customer_id")
-    base = result.tables["model_runs"]["shap_base_value"].iloc[0]
-    np.testing.assert_allclose(
-        base + shap.loc[predictions.index], predictions["p_final_model"], atol=1e-9
+@pytest.mark.parametrize("families", [("tree",), ("tree", "extra_trees")])
+def test_shap_values_add_up_to_the_published_probability_of_every_customer(
+    warehouse: Path, tmp_path: Path, families: tuple[str, ...]
+) -> None:
+    settings = _settings(tmp_path, families=families, ensemble_top_k=len(families))
+    run_training(warehouse, settings)
+    ((customers, worst, bases),) = _table(
+        warehouse,
+        "select count(*), max(abs(p.base_value + s.total - p.p_decline)), "
+        "count(distinct p.base_value) from ml.predictions p join ("
+        "  select customer_id, sum(shap_value) as total from ml.shap_values group by 1"
+        ") s using (customer_id)",
     )
+    assert customers == N_CUSTOMERS
+    assert worst < 1e-6
+    # one base value per producing model: the hold-out model and three fold models
+    assert bases == 4
+
+
+def test_hold_out_labels_move_neither_the_threshold_nor_any_training_probability(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = synthetic_mart(n=120, twins=4)
+    y = frame["activity_declined"].to_numpy(dtype=int)
+    train, hold = training.holdout_split(y, frame["duplicate_group_id"].to_numpy(), 0.25, 42)
+    # The split is fixed, so flipping hold-out labels changes nothing else.
+    monkeypatch.setattr(training, "holdout_split", lambda *args: (train, hold))
+    flipped = frame.copy()
+    flipped.loc[hold, "activity_declined"] = ~flipped.loc[hold, "activity_declined"]
+    results = []
+    for mart in (frame, flipped):
+        path = write_mart(tmp_path / f"w{len(results)}.duckdb", mart)
+        settings = _settings(tmp_path, write_back=False, save_model=False)
+        results.append(run_training(path, settings))
+    first, second = results
+    assert first.metrics["threshold"] == second.metrics["threshold"]
+    for name in ("cv_roc_auc_mean", "oof_roc_auc", "oof_f1", "brier"):
+        assert first.metrics[name] == second.metrics[name], name
+    training_rows = ~first.tables["predictions"]["is_holdout"]
+    np.testing.assert_array_equal(
+        first.tables["predictions"].loc[training_rows, "p_decline"],
+        second.tables["predictions"].loc[training_rows, "p_decline"],
+    )
+    assert first.metrics["holdout_roc_auc"] != second.metrics["holdout_roc_auc"]
+
+
+def test_nested_cv_estimates_the_whole_selection_and_counts_the_configurations(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path, nested_cv=True, write_back=False, save_model=False)
+    result = run_training(warehouse, settings)
+    run = result.tables["model_runs"].iloc[0]
+    assert 0.5 < run["nested_cv_roc_auc_mean"] <= 1.0
+    assert run["nested_cv_roc_auc_std"] >= 0.0
+    nested = result.card["nested_cv"]
+    assert len(nested["roc_auc_per_fold"]) == settings.oof_folds
+    assert np.mean(nested["roc_auc_per_fold"]) == pytest.approx(run["nested_cv_roc_auc_mean"])
+    tried = int(result.tables["model_candidates"]["n_configs"].sum())
+    assert run["n_configs_tried"] == tried == result.card["n_configs_tried"]
+    assert f"{tried} configurations" in result.card["protocol"]
+
+
+def test_without_nested_cv_its_columns_stay_empty(warehouse: Path, tmp_path: Path) -> None:
+    result = run_training(warehouse, _settings(tmp_path, write_back=False, save_model=False))
+    run = result.tables["model_runs"].iloc[0]
+    assert pd.isna(run["nested_cv_roc_auc_mean"]) and pd.isna(run["nested_cv_roc_auc_std"])
+
+
+def test_the_ensemble_members_are_plain_columns() -> None:
+    vote = CandidateResult(
+        "soft_vote",
+        {"members": {"extra_trees": {}, "random_forest": {}}},
+        np.array([0.9]),
+        [],
+        0.0,
+    )
+    assert training.ensemble_columns(vote) == {
+        "ensemble_members": "extra_trees + random_forest",
+        "ensemble_member_1": "extra_trees",
+        "ensemble_member_2": "random_forest",
+        "ensemble_member_3": None,
+    }
+    single = CandidateResult("tree", {}, np.array([0.9]), [], 0.0)
+    assert set(training.ensemble_columns(single).values()) == {None}
 
 
 def test_a_failed_write_back_keeps_the_previous_run_and_model(

@@ -22,7 +22,7 @@ def _predictions(run_id: str, p: list[float]) -> pd.DataFrame:
             "p_source": "oof",
             "fold": 0,
             "is_holdout": False,
-            "p_final_model": p,
+            "base_value": 0.4,
         }
     )
 
@@ -103,3 +103,22 @@ def test_model_runs_row_refuses_unknown_columns() -> None:
 
 def test_the_table_definitions_match_the_ml_tables_config_lists() -> None:
     assert tuple(TABLES) == ML_TABLES
+
+
+def test_tables_of_an_earlier_version_gain_the_new_columns(tmp_path: Path) -> None:
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("create schema ml")
+        con.execute(
+            "create table ml.predictions (run_id varchar, customer_id bigint, p_decline double, "
+            "predicted_decline boolean, p_source varchar, fold integer, is_holdout boolean, "
+            "p_final_model double)"
+        )
+        con.execute(
+            "insert into ml.predictions values ('old', 1, 0.3, false, 'oof', 0, false, 0.2)"
+        )
+        write_run(con, _run("r1", 0.5))
+        rows = con.execute(
+            "select run_id, base_value, p_final_model from ml.predictions order by run_id"
+        ).fetchall()
+    assert rows[0] == ("old", None, 0.2)  # earlier runs stay readable
+    assert {base for run, base, _ in rows if run == "r1"} == {0.4}

@@ -9,7 +9,9 @@ SHAP values that are zero except:
                        pages_per_visit +0.1 (17 pages, median 6: high);
   100001 (consent):    service_errors +0.3 (1, median 3: low),
                        promo_purchase_share +0.2 (0.0, median 0.27: low),
-                       marketing_activity_6m +0.1 (3.4, median 4.8: low).
+                       marketing_activity_6m +0.1 (3.4, median 4.8: low);
+  100007:              revenue_current_month and tenure_days +0.2 each (a tie),
+                       revenue_previous_month -0.1 (toward staying); none actionable.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
-from ml.config import Paths
+from ml.config import MART_RELATION, Paths
+from ml.data import read_mart, to_model_data
 from ml.dbt_build import run_dbt
+from ml.explain import Explanation, ShapRows
 from ml.features import mart_columns
 from ml.warehouse import TABLES, write_run
 
@@ -46,6 +51,9 @@ SHAP = {
     (100001, "service_errors"): 0.3,
     (100001, "promo_purchase_share"): 0.2,
     (100001, "marketing_activity_6m"): 0.1,
+    (100007, "revenue_current_month"): 0.2,
+    (100007, "tenure_days"): 0.2,
+    (100007, "revenue_previous_month"): -0.1,
 }
 
 
@@ -77,25 +85,30 @@ def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
         "predictions": _frame(
             "predictions",
             [
-                {"run_id": run_id, "customer_id": c, "p_decline": p, "predicted_decline": p >= 0.5}
-                for c, p in P_DECLINE.items()
-            ],
-        ),
-        "shap_values": _frame(
-            "shap_values",
-            [
                 {
                     "run_id": run_id,
                     "customer_id": c,
-                    "feature": f,
-                    "shap_value": SHAP.get((c, f), 0.0),
+                    "p_decline": p,
+                    "predicted_decline": p >= 0.5,
+                    # base value + SHAP = p, as ml.train writes it
+                    "base_value": p - sum(v for (who, _), v in SHAP.items() if who == c),
                 }
-                for c in P_DECLINE
-                for f in mart_columns().features
+                for c, p in P_DECLINE.items()
             ],
         ),
     }
     with duckdb.connect(str(paths.build_duckdb)) as con:
+        # SHAP rows as ml.train writes them: with each customer's feature values.
+        columns = mart_columns()
+        data = to_model_data(read_mart(con, MART_RELATION, columns), columns, with_target=False)
+        ids = data.customer_ids.tolist()
+        assert sorted(ids) == sorted(P_DECLINE)
+        values = pd.DataFrame(
+            [[SHAP.get((c, f), 0.0) for f in columns.features] for c in ids],
+            columns=list(columns.features),
+        )
+        explanation = Explanation(values, np.zeros(len(ids)), "tree_exact")
+        frames["shap_values"] = ShapRows(explanation, data.x, data.customer_ids, run_id, 100)
         write_run(con, frames)
     report = run_dbt(paths, ("build", "--selector", "after_ml"))
     assert report.success, report.problems
@@ -154,6 +167,32 @@ def test_top_reasons_are_the_strongest_positive_shap_values_in_words(segmented, 
     ]
 
 
+def test_drivers_are_positive_shap_only_and_ties_go_to_the_feature_name(segmented, query):
+    rows = query(
+        segmented,
+        "select feature, driver_rank from intermediate.int_risk_drivers_ranked"
+        " where customer_id = 100007 and shap_value <> 0 order by feature",
+    )
+    assert rows == [
+        ("revenue_current_month", 1),
+        ("revenue_previous_month", None),
+        ("tenure_days", 2),
+    ]
+    ((reason_3,),) = query(
+        segmented, "select reason_3 from segments.customer_segments where customer_id = 100007"
+    )
+    assert reason_3 is None  # two drivers only: a negative SHAP value is never a reason
+
+
+def test_rebuilding_gives_identical_reasons_and_offers(segmented_paths, segmented, query):
+    reasons = "select * from segments.customer_segments order by customer_id"
+    offers = "select * from segments.customer_recommendations order by customer_id, offer_rank"
+    before = query(segmented, reasons), query(segmented, offers)
+    rebuild = ("build", "--select", "customer_segments", "customer_recommendations")
+    assert run_dbt(segmented_paths, rebuild).success
+    assert (query(segmented, reasons), query(segmented, offers)) == before
+
+
 def test_segment_summary_counts_and_profit(segmented, query):
     rows = query(
         segmented,
@@ -181,6 +220,38 @@ def test_offers_follow_actionable_drivers_and_consent(segmented, query):
         (100001, 1, "marketing_activity_6m", "low", "favourite_category_digest_email", "email"),
         (100005, 1, "unpaid_items_quarter", "high", "cart_reminder_site", "site"),
     ]
+
+
+def test_each_offer_carries_its_drivers_own_shap_value_of_the_run(segmented, query):
+    rows = query(
+        segmented,
+        "select customer_id, driver, driver_shap_value, run_id"
+        " from segments.customer_recommendations order by customer_id",
+    )
+    assert [(c, d, v) for c, d, v, _ in rows] == [
+        (c, d, SHAP[(c, d)]) for c, d in [(100001, "marketing_activity_6m"),
+                                           (100005, "unpaid_items_quarter")]
+    ]  # fmt: skip
+    assert {run for *_, run in rows} == {"20261123T000000Z-test"}
+
+
+def _shift_base_value(paths: Paths, delta: float) -> None:
+    with duckdb.connect(str(paths.build_duckdb)) as con:
+        con.execute(
+            "update ml.predictions set base_value = base_value + ? where customer_id = 100005",
+            [delta],
+        )
+
+
+def test_a_reason_beside_a_probability_its_shap_does_not_explain_fails_the_build(
+    segmented_paths,
+) -> None:
+    _shift_base_value(segmented_paths, 0.01)
+    try:
+        check = ("test", "--select", "assert_reasons_explain_the_published_probability")
+        assert not run_dbt(segmented_paths, check).success
+    finally:
+        _shift_base_value(segmented_paths, -0.01)
 
 
 def test_key_segment_profile_needs_two_customers_per_group(segmented, query):

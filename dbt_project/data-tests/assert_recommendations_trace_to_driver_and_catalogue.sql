@@ -1,6 +1,7 @@
 -- Every offer traces to one of the customer's own actionable risk drivers
--- (positive SHAP) and to the catalogue row for that driver, level and
--- channel; and only at-risk customers get offers.
+-- (positive SHAP) of the latest run, with that driver's own SHAP value, and
+-- to the catalogue row for that driver, level and channel; and only at-risk
+-- customers get offers.
 
 with
 
@@ -18,6 +19,11 @@ catalogue as (
 
 segments as (
     select * from {{ ref('customer_segments') }}
+),
+
+latest as (
+    select distinct run_id
+    from {{ ref('int_predictions_filtered_to_latest_run') }}
 )
 
 select
@@ -25,6 +31,8 @@ select
     recommendations.driver,
     recommendations.offer_code,
     drivers.feature is null as no_such_driver,
+    recommendations.driver_shap_value != drivers.shap_value as other_shap_value,
+    latest.run_id is null as other_run,
     catalogue.offer_code is null as no_such_catalogue_row,
     segments.risk_band
 from recommendations
@@ -41,7 +49,10 @@ left join catalogue
         and recommendations.driver_level = catalogue.driver_level
         and recommendations.channel = catalogue.channel
 left join segments on recommendations.customer_id = segments.customer_id
+left join latest on recommendations.run_id = latest.run_id
 where
     drivers.feature is null
+    or recommendations.driver_shap_value != drivers.shap_value
+    or latest.run_id is null
     or catalogue.offer_code is null
     or segments.risk_band != 'high_risk'

@@ -1,6 +1,7 @@
 -- Why each customer is at risk: every feature's SHAP value for the latest
--- run, the customer's value of it, whether that value is high or low
--- against the population median (numeric) or which label it is
+-- run (exact, from the model that produced the customer's p_decline, in
+-- probability units), the customer's value of it, whether that value is high
+-- or low against the population median (numeric) or which label it is
 -- (categorical), the reason in words (seed `feature_reasons`), and the
 -- feature's rank among the customer's drivers toward decline.
 {%- set numeric = mart_columns(['numeric']) %}
@@ -26,47 +27,70 @@ reasons as (
     select * from {{ ref('feature_reasons') }}
 ),
 
+-- The population median of each numeric feature, one row per feature.
 medians as (
-    select
-        {%- for feature in numeric %}
-            median({{ feature }}) as {{ feature }},
-        {%- endfor %}
-        count(*) as n_customers
-    from customers
+    {%- for feature in numeric %}
+        select
+            '{{ feature }}' as feature,
+            median({{ feature }}) as median_value
+        from customers
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 ),
 
+latest_run as (
+    select distinct latest.run_id from latest
+),
+
+-- Features the seed gives a reason for: only they can become a customer's
+-- reason_1..3 or an offer's driver (a feature without words stays in the
+-- table, unranked).
+reasoned_features as (
+    select distinct reasons.feature from reasons
+),
+
+-- The latest run's rows, picked by run id (a filter, not a join of 16 M
+-- rows at a million customers); they carry the customer's value of the
+-- feature as the model saw it, so the mart need not be joined back.
 latest_shap as (
     select
         shap.customer_id,
         shap.feature,
         shap.shap_value,
+        shap.feature_value,
+        shap.feature_value_num,
         shap.feature in ({{ "'" ~ actionable | join("', '") ~ "'" }})
-            as is_actionable
+            as is_actionable,
+        shap.shap_value > 0
+        and shap.feature in (
+            select reasoned_features.feature from reasoned_features
+        ) as is_driver
     from shap
-    inner join latest
-        on shap.customer_id = latest.customer_id and shap.run_id = latest.run_id
     where
-        shap.feature in (
+        shap.run_id in (select latest_run.run_id from latest_run)
+        and shap.feature in (
             {{ "'" ~ (numeric + categorical) | join("', '") ~ "'" }}
         )
 ),
 
--- Ranks first, on narrow rows (the sort is most of this model's cost at a
--- million customers). One window, one sort, for both ranks: in descending
--- SHAP order the positive values come first, so a positive row's position
--- is its rank among the drivers toward decline, and the actionable rows
--- counted up to it give its rank among the actionable ones.
-ranked as (
+-- Ranks first, on narrow rows, and only over the drivers (positive SHAP
+-- toward decline, with a reason): the window's sort is most of this model's
+-- cost at a million customers, and about half the rows are not drivers. In
+-- descending SHAP order a driver's position is its rank, and the actionable
+-- drivers counted up to it give its rank among the actionable ones.
+ranked_drivers as (
     select
         customer_id,
         feature,
         shap_value,
+        feature_value,
+        feature_value_num,
         is_actionable,
+        row_number() over by_customer as driver_rank,
         case
-            when shap_value > 0 then row_number() over by_customer
-        end as driver_rank,
-        case
-            when shap_value > 0 and is_actionable
+            when is_actionable
                 then
                     count(*) filter (where is_actionable) over (
                         by_customer
@@ -74,43 +98,44 @@ ranked as (
                     )
         end as actionable_driver_rank
     from latest_shap
+    where is_driver
     window by_customer as (
         partition by customer_id order by shap_value desc, feature asc
     )
 ),
 
--- Each row then takes its own feature's value from the customer's mart row:
--- one join on customer_id, instead of joining an unpivoted copy of the mart
--- (customers x features rows) on two keys.
+ranked as (
+    select * from ranked_drivers
+    union all
+    select
+        customer_id,
+        feature,
+        shap_value,
+        feature_value,
+        feature_value_num,
+        is_actionable,
+        cast(null as bigint) as driver_rank,
+        cast(null as bigint) as actionable_driver_rank
+    from latest_shap
+    where not is_driver
+),
+
+-- High or low against the population median (numeric), the label
+-- (categorical): a join to the one-row-per-feature medians.
 valued as (
     select
         ranked.*,
-        case ranked.feature
-            {%- for feature in numeric + categorical %}
-                when '{{ feature }}'
-                    then cast(customers.{{ feature }} as varchar)
-            {%- endfor %}
-        end as feature_value,
-        case ranked.feature
-            {%- for feature in numeric %}
-                when '{{ feature }}'
-                    then
-                        case
-                            when
-                                customers.{{ feature }}
-                                >= medians.{{ feature }}
-                                then 'high'
-                            else 'low'
-                        end
-            {%- endfor %}
-            {%- for feature in categorical %}
-                when '{{ feature }}'
-                    then lower(cast(customers.{{ feature }} as varchar))
-            {%- endfor %}
+        case
+            when
+                ranked.feature in (
+                    {{ "'" ~ categorical | join("', '") ~ "'" }}
+                )
+                then lower(ranked.feature_value)
+            when ranked.feature_value_num >= medians.median_value then 'high'
+            else 'low'
         end as feature_level
     from ranked
-    inner join customers on ranked.customer_id = customers.customer_id
-    cross join medians
+    left join medians on ranked.feature = medians.feature
 ),
 
 final as (
@@ -128,7 +153,7 @@ final as (
                 valued.feature
             ),
             '{value}',
-            valued.feature_value
+            coalesce(valued.feature_value, '')
         ) as reason,
         -- rank among the features pushing toward decline (positive SHAP)
         valued.driver_rank,

@@ -9,7 +9,9 @@ renamed as (
         run_id,
         customer_id,
         p_decline,
-        predicted_decline as is_predicted_decline
+        predicted_decline as is_predicted_decline,
+        p_source,
+        base_value
     from source
 )
 

@@ -9,6 +9,8 @@ renamed as (
         run_id,
         customer_id,
         feature,
+        feature_value,
+        feature_value_num,
         shap_value
     from source
 )

@@ -1,0 +1,48 @@
+-- Every reason explains the probability shown beside it: for each customer
+-- of the latest run, the base value of the model that produced p_decline
+-- plus the customer's SHAP values equals p_decline (within 1e-6, far above
+-- double rounding over 16 features, far below any visible difference).
+-- A run without SHAP values (ml.score --no-shap) has nothing to check.
+
+with
+
+latest as (
+    select * from {{ ref('int_predictions_filtered_to_latest_run') }}
+),
+
+predictions as (
+    select * from {{ ref('stg_ml__predictions') }}
+),
+
+shap as (
+    select * from {{ ref('stg_ml__shap_values') }}
+),
+
+shap_totals as (
+    select
+        shap.run_id,
+        shap.customer_id,
+        sum(shap.shap_value) as total_shap
+    from shap
+    inner join latest
+        on shap.run_id = latest.run_id and shap.customer_id = latest.customer_id
+    group by shap.run_id, shap.customer_id
+),
+
+gaps as (
+    select
+        predictions.customer_id,
+        predictions.p_decline,
+        predictions.base_value,
+        shap_totals.total_shap,
+        predictions.base_value + shap_totals.total_shap - predictions.p_decline
+            as gap
+    from shap_totals
+    inner join predictions
+        on
+            shap_totals.run_id = predictions.run_id
+            and shap_totals.customer_id = predictions.customer_id
+)
+
+select * from gaps
+where gap is null or abs(gap) > 1e-6
