@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt_common.exceptions import DbtRuntimeError
 
@@ -105,6 +106,13 @@ def ensure_database_folder(database: str) -> None:
         )
 
 
+def documenting() -> bool:
+    """Whether this dbt invocation is `dbt docs generate`."""
+    from dbt.flags import get_flags
+
+    return getattr(get_flags(), "WHICH", None) == "generate"
+
+
 def _read_only(database: str) -> bool:
     return os.path.exists(database) and not os.access(database, os.W_OK)
 
@@ -113,9 +121,14 @@ class Plugin(BasePlugin):
     """Folder creation before connecting; file checksums for SQL after."""
 
     def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
-        """Runs just before dbt-duckdb opens the database: make its folder first."""
-        if str(config.get("access_mode", "")).lower() == "read_only":
-            # `dbt docs generate` reads the published file (profiles.yml).
+        """Runs just before dbt-duckdb opens the database: make its folder first.
+
+        `dbt docs generate` instead opens the published file (profiles.yml
+        points it there) read-only: documenting must never write what
+        analysts read, nor create a build file.
+        """
+        if documenting():
+            config["access_mode"] = "read_only"
             if not os.path.exists(creds.path):
                 raise DbtRuntimeError(
                     f"no published warehouse at {creds.path} yet: `dbt docs generate` "
@@ -126,36 +139,27 @@ class Plugin(BasePlugin):
         ensure_database_folder(creds.path)
 
     def configure_connection(self, conn: Any) -> None:
-        """Register the file functions the build-outcome macros call."""
-        conn.create_function(
-            "one_click_file_sha256",
-            file_sha256,
-            ["VARCHAR"],
-            "VARCHAR",
-            null_handling="special",
-            side_effects=True,
-        )
-        conn.create_function(
-            "one_click_line_ending_fault",
-            line_ending_fault,
-            ["VARCHAR"],
-            "VARCHAR",
-            null_handling="special",
-            side_effects=True,
-        )
-        conn.create_function(
-            "one_click_file_signature",
-            file_signature,
-            ["VARCHAR"],
-            "VARCHAR",
-            null_handling="special",
-            side_effects=True,
-        )
-        conn.create_function(
-            "one_click_real_path",
-            real_path,
-            ["VARCHAR"],
-            "VARCHAR",
-            null_handling="special",
-            side_effects=True,
-        )
+        """Register the file functions the build-outcome macros call.
+
+        dbt opens a connection per node; while another connection keeps the
+        database open (ml/dbt_build.py holds one) the functions registered by
+        the previous node are still there.
+        """
+        functions = {
+            "one_click_file_sha256": file_sha256,
+            "one_click_file_signature": file_signature,
+            "one_click_line_ending_fault": line_ending_fault,
+            "one_click_real_path": real_path,
+        }
+        for name, function in functions.items():
+            try:
+                conn.create_function(
+                    name,
+                    function,
+                    ["VARCHAR"],
+                    "VARCHAR",
+                    null_handling="special",
+                    side_effects=True,
+                )
+            except duckdb.CatalogException:
+                continue  # registered by an earlier connection to the same database

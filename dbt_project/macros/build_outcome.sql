@@ -75,6 +75,7 @@
         create table if not exists {{ build_outcome_table('invocations') }} (
             invocation_id varchar primary key,
             command varchar,
+            dbt_command varchar,
             kind varchar,
             raw_dir varchar,
             started_at timestamp,
@@ -82,6 +83,7 @@
             status varchar,
             n_nodes integer,
             n_failed integer,
+            n_skipped integer,
             n_warned integer,
             failed_nodes varchar[]
         );
@@ -115,10 +117,11 @@
             '{{ invocation_id }}',
             {{ build_outcome_text(invocation_args_dict.get('invocation_command')
                                   or flags.WHICH) }},
+            '{{ flags.WHICH }}',
             '{{ kind }}',
             one_click_real_path({{ build_outcome_text(raw_dir) }}),
             cast('{{ run_started_at }}' as timestamp),
-            null, 'running', null, null, null, null
+            null, 'running', null, null, null, null, null
         );
         {%- if kind == 'complete_build' %}
         insert into {{ build_outcome_table('files') }}
@@ -179,11 +182,13 @@
     {%- endif -%}
     {%- set lines = console_report(results) -%}
     {%- set failed = [] -%}
+    {%- set skipped = [] -%}
     {%- set warned = [] -%}
     {%- for result in results -%}
-        {%- if result.status in ['error', 'fail', 'runtime error',
-                                 'skipped'] -%}
+        {%- if result.status in ['error', 'fail', 'runtime error'] -%}
             {%- do failed.append(result.node.name) -%}
+        {%- elif result.status == 'skipped' -%}
+            {%- do skipped.append(result.node.name) -%}
         {%- elif result.status == 'warn' -%}
             {%- do warned.append(result.node.name) -%}
         {%- endif -%}
@@ -231,9 +236,10 @@
         update {{ build_outcome_table('invocations') }}
         set
             finished_at = now()::timestamp,
-            status = '{{ 'failed' if failed else 'passed' }}',
+            status = '{{ 'failed' if failed or skipped else 'passed' }}',
             n_nodes = {{ results | length }},
             n_failed = {{ failed | length }},
+            n_skipped = {{ skipped | length }},
             n_warned = {{ warned | length }},
             failed_nodes = [
                 {%- for name in failed -%}
