@@ -116,6 +116,26 @@ def _repeated_profit_id(raw: Path) -> None:
     _rewrite(raw / "money.csv", lambda lines: [*lines[:-1], "100002;9,99", ""])
 
 
+def _unknown_label_in(path: Path) -> None:
+    """Any export: the first row's service type becomes «VIP»."""
+
+    def edit(lines: list[str]) -> list[str]:
+        for label in ("стандарт", "премиум"):
+            if f",{label}," in lines[1]:
+                lines[1] = lines[1].replace(f",{label},", ",VIP,", 1)
+                return lines
+        raise AssertionError(f"no service type in {lines[1]!r}")
+
+    _rewrite_any(path, edit)
+
+
+def _rewrite_any(path: Path, edit: Callable[[list[str]], list[str]]) -> None:
+    """Like _rewrite, keeping whichever line ending the file uses."""
+    text = path.read_bytes().decode("utf-8")
+    ending = CRLF if CRLF in text else "\n"
+    path.write_text(ending.join(edit(text.split(ending))), encoding="utf-8", newline="")
+
+
 def _label_with_trailing_space(raw: Path) -> None:
     _rewrite(raw / "market_file.csv", _replace_in_line(3, "премиум", "премиум "))
 
