@@ -74,11 +74,12 @@ def read_invocations(build_duckdb: Path) -> list[Invocation] | None:
             failed.setdefault(invocation_id, []).append(name)
         for invocation_id, names in con.execute(
             f"select invocation_id, failed_nodes from {OUTCOME_SCHEMA}.invocations "
-            "where list_contains(failed_nodes, 'export check') "
-            "or list_contains(failed_nodes, 'export files')"
+            "where len(failed_nodes) > 0"
         ).fetchall():
+            # what failed outside any node: the export check, files changed
+            # while read, nodes an interrupted run never reached
             failed.setdefault(invocation_id, []).extend(
-                n for n in names if n in ("export check", "export files")
+                n for n in names if n not in failed.get(invocation_id, [])
             )
         files: dict[str, dict[str, str | None]] = {}
         for invocation_id, file_name, sha256 in con.execute(

@@ -193,6 +193,15 @@
             {%- do warned.append(result.node.name) -%}
         {%- endif -%}
     {%- endfor -%}
+    {#- An interrupted run can end without results for every selected node. -#}
+    {%- set ran = results | map(attribute='node.unique_id') | list -%}
+    {%- set not_run = [] -%}
+    {%- for unique_id in selected_resources if unique_id not in ran -%}
+        {%- do not_run.append(unique_id) -%}
+    {%- endfor -%}
+    {%- if not_run -%}
+        {%- do failed.append('not run: ' ~ not_run | length ~ ' node(s)') -%}
+    {%- endif -%}
     {%- call statement('build_outcome_files') -%}
         update {{ build_outcome_table('files') }}
         set
