@@ -45,6 +45,30 @@
 {% endmacro %}
 
 
+{#- Tables and columns of the record (ml/build_outcome.py reads them). -#}
+{% macro build_outcome_layout() %}
+    {{ return({
+        'invocations': [
+            'invocation_id varchar primary key', 'command varchar',
+            'dbt_command varchar', 'kind varchar', 'raw_dir varchar',
+            'started_at timestamp', 'finished_at timestamp', 'status varchar',
+            'n_nodes integer', 'n_failed integer', 'n_skipped integer',
+            'n_warned integer', 'failed_nodes varchar[]'],
+        'files': [
+            'invocation_id varchar', 'file_name varchar', 'path varchar',
+            'signature_at_start varchar', 'signature_at_end varchar',
+            'sha256 varchar'],
+        'nodes': [
+            'invocation_id varchar', 'unique_id varchar',
+            'resource_type varchar', 'name varchar', 'status varchar',
+            'failures bigint', 'message varchar', 'execution_time double'],
+        'messages': [
+            'invocation_id varchar', 'line_number integer', 'severity varchar',
+            'node_name varchar', 'message varchar'],
+    }) }}
+{% endmacro %}
+
+
 {#- The raw directory and file names of the `shop_export` source. -#}
 {% macro build_outcome_export_files() %}
     {%- set files = [] -%}
@@ -69,49 +93,27 @@
     {%- set kind = build_outcome_kind() -%}
     {%- set files = build_outcome_export_files() -%}
     {%- set raw_dir = files[0].path[:-(files[0].name | length) - 1] -%}
+    {#- A build file whose record has another layout (an earlier version of
+        this project) starts a new record rather than failing the build. -#}
+    {%- set layout = run_query(
+        "select count(*) from information_schema.columns"
+        ~ " where table_catalog = '" ~ target.database ~ "'"
+        ~ " and table_schema = 'build_outcome'").columns[0].values()[0] -%}
+    {%- set expected = [] -%}
+    {%- for columns in build_outcome_layout().values() -%}
+        {%- do expected.extend(columns) -%}
+    {%- endfor -%}
     {%- call statement('build_outcome_start') -%}
+        {%- if layout not in [0, expected | length] %}
+        drop schema {{ adapter.quote(target.database) }}.build_outcome cascade;
+        {%- endif %}
         create schema if not exists
         {{ adapter.quote(target.database) }}.build_outcome;
-        create table if not exists {{ build_outcome_table('invocations') }} (
-            invocation_id varchar primary key,
-            command varchar,
-            dbt_command varchar,
-            kind varchar,
-            raw_dir varchar,
-            started_at timestamp,
-            finished_at timestamp,
-            status varchar,
-            n_nodes integer,
-            n_failed integer,
-            n_skipped integer,
-            n_warned integer,
-            failed_nodes varchar[]
+        {%- for table, columns in build_outcome_layout().items() %}
+        create table if not exists {{ build_outcome_table(table) }} (
+            {{ columns | join(',\n            ') }}
         );
-        create table if not exists {{ build_outcome_table('files') }} (
-            invocation_id varchar,
-            file_name varchar,
-            path varchar,
-            signature_at_start varchar,
-            signature_at_end varchar,
-            sha256 varchar
-        );
-        create table if not exists {{ build_outcome_table('nodes') }} (
-            invocation_id varchar,
-            unique_id varchar,
-            resource_type varchar,
-            name varchar,
-            status varchar,
-            failures bigint,
-            message varchar,
-            execution_time double
-        );
-        create table if not exists {{ build_outcome_table('messages') }} (
-            invocation_id varchar,
-            line_number integer,
-            severity varchar,
-            node_name varchar,
-            message varchar
-        );
+        {%- endfor %}
         insert or replace into {{ build_outcome_table('invocations') }}
         values (
             '{{ invocation_id }}',
