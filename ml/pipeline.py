@@ -53,12 +53,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ml.pipeline")
 
+# Errors whose message is the whole story: one line, no traceback (OSError
+# covers a warehouse folder that cannot be made or written).
 EXPECTED_ERRORS = (
     WarehouseBuildError,
     BuildNotPassedError,
     PublishError,
     LockedError,
-    FileNotFoundError,
+    OSError,
 )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -82,6 +84,13 @@ def test_a_failed_build_is_never_published_whatever_export_ml_train_is_pointed_a
         assert trained.returncode == 1
         (error,) = _errors(trained.stderr)
         assert "the last `dbt build` failed: market_file_labels_are_known" in error
+    scored = _plain(
+        [sys.executable, "-m", "ml.score", "--no-reports", "--no-progress"],
+        _env_of(Paths(**{**published.__dict__, "raw_dir": broken}), workdir),
+    )
+    assert scored.returncode == 1
+    (error,) = _errors(scored.stderr)
+    assert "the last `dbt build` failed: market_file_labels_are_known" in error
     assert _sha256(published.duckdb) == before
 
     # the good export built again: published as usual
@@ -151,3 +160,16 @@ def _env_of(paths: Paths, workdir: Path) -> dict[str, str]:
     from .test_warehouse_bad_input import _env
 
     return _env(paths, workdir)
+
+
+def test_the_wrapper_names_a_folder_it_cannot_make_in_one_line(tmp_path, export):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    done = subprocess.run(
+        [sys.executable, "-m", "ml.pipeline", "warehouse", "--raw-dir", str(export),
+         "--duckdb", str(blocker / "sub" / "shop.duckdb")],
+        cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "Not a directory" in done.stderr.strip().splitlines()[-1]
