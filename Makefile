@@ -43,8 +43,7 @@ reports: $(STAMP)  ## python -m reports.build from the published warehouse
 bench: $(STAMP)  ## pipeline benchmark, 1 k to 1 M customers (bench/results/)
 	$(BIN)/python bench/pipeline_bench.py --with-ml
 
-docs: $(STAMP)  ## dbt docs generate (then: .venv/bin/dbt docs serve)
-	mkdir -p $(dir $(ONE_CLICK_DUCKDB))
+docs: $(STAMP)  ## dbt docs generate from the published warehouse (then: .venv/bin/dbt docs serve)
 	$(BIN)/dbt docs generate
 
 test: lint pytest  ## linters and the whole test suite

@@ -10,9 +10,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from ml.config import ENV_BUILD_DUCKDB, ENV_DUCKDB, ENV_MODELS_DIR, MART_RELATION, resolve_paths
+from ml.build_outcome import BuildNotPassedError, read_invocations, refusal
+from ml.config import (
+    ENV_BUILD_DUCKDB,
+    ENV_DUCKDB,
+    ENV_MODELS_DIR,
+    ENV_RAW_DIR,
+    MART_RELATION,
+    resolve_paths,
+)
 from ml.data import MartError
 from ml.dbt_build import WarehouseBuildError
 from ml.model_store import ModelStoreError
@@ -24,6 +33,7 @@ logger = logging.getLogger("ml")
 
 # Errors whose message is the whole story for the user: no traceback needed.
 EXPECTED_ERRORS = (
+    BuildNotPassedError,
     MartError,
     ModelStoreError,
     WarehouseError,
@@ -52,6 +62,14 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help=f"Private build file holding the mart (default: ${ENV_BUILD_DUCKDB} or "
         "build/<name> beside the published file).",
+    )
+    parser.add_argument(
+        "--raw-dir",
+        type=Path,
+        metavar="DIR",
+        help=f"The export the build file must have been built from (default: ${ENV_RAW_DIR} "
+        "or data/raw). The step refuses a build file whose latest complete `dbt build` failed, "
+        "did not finish, or read other files than these.",
     )
     parser.add_argument(
         "--no-publish",
@@ -155,12 +173,16 @@ def run_step(
     from ml.pipeline import render_reports, run_ml_step_and_publish
 
     paths = resolve_paths(
-        duckdb=args.duckdb, build_duckdb=args.build_duckdb, models_dir=args.models_dir
+        raw_dir=args.raw_dir,
+        duckdb=args.duckdb,
+        build_duckdb=args.build_duckdb,
+        models_dir=args.models_dir,
     )
     settings = dataclasses.replace(settings, models_dir=paths.models_dir)
 
     def action() -> None:
         if args.no_publish:
+            _warn_unless_passed(paths.build_duckdb, paths.raw_dir)
             run(paths.build_duckdb, settings)
             return
         run_ml_step_and_publish(paths, step, run, settings, wait=args.wait)
@@ -168,3 +190,16 @@ def run_step(
             render_reports(paths, args.lang)
 
     return run_command(action, not args.no_progress)
+
+
+def _warn_unless_passed(build_duckdb: Path, raw_dir: Path) -> None:
+    """--no-publish writes only into the private build file, so an unchecked build is allowed
+    (experiments on hand-made marts), but never silently."""
+    if not build_duckdb.exists():
+        return  # the step itself says the file does not exist
+    try:
+        reason = refusal(read_invocations(build_duckdb), raw_dir, build_duckdb)
+    except duckdb.Error as error:
+        reason = f"cannot read its build outcome ({error})"
+    if reason:
+        logger.warning("--no-publish on a build that would not be published: %s", reason)

@@ -1,8 +1,8 @@
 """Run `dbt build` in-process and turn a failure into a message a user can act on.
 
-dbt prints a count of failing rows per test; people need the rows themselves
-(which ids are orphans, which label is unknown). Tests that store their
-failures (`store_failures`) are read back from the warehouse and quoted.
+dbt itself prints one line per failing row (file, line, value, rule: the
+on-run-end report of dbt_project/macros/console_report.sql, which it also
+stores in the build file); this wrapper raises with those same lines.
 """
 
 from __future__ import annotations
@@ -201,6 +201,31 @@ def _without_jinja_trace(message: str) -> str:
     return "\n".join(line.strip() for line in kept)
 
 
+def _console_lines(
+    connection: duckdb.DuckDBPyConnection | None, duckdb_path: Path
+) -> list[tuple[str, str]] | None:
+    """(severity, text) of the console report dbt's on-run-end wrote for its latest invocation.
+
+    The report is made once, in SQL (dbt_project/macros/console_report.sql),
+    for plain `dbt build` and for this wrapper alike. None when the build
+    file has no report (dbt stopped before on-run-end, or an older file).
+    """
+    query = (
+        "select severity, message from build_outcome.messages where invocation_id = ("
+        "select invocation_id from build_outcome.invocations "
+        "order by started_at desc limit 1) order by line_number"
+    )
+    try:
+        if connection is not None:
+            return [(row[0], row[1]) for row in connection.execute(query).fetchall()]
+        if not duckdb_path.exists():
+            return None
+        with duckdb.connect(str(duckdb_path), read_only=True) as con:
+            return [(row[0], row[1]) for row in con.execute(query).fetchall()]
+    except duckdb.Error:
+        return None
+
+
 def _describe(result, duckdb_path: Path) -> str:
     node = result.node
     where = getattr(node, "original_file_path", "") or ""
@@ -258,21 +283,34 @@ def run_dbt(
             outcome = dbtRunner().invoke(args)
     finally:
         os.chdir(cwd)
+        lines = _console_lines(held, paths.build_duckdb.resolve())
         write_error = _checkpoint_and_close(held)
         _save_parse(saved_parse)
 
     report = BuildReport(success=outcome.success and write_error is None)
     if outcome.exception is not None:
         report.problems.extend(_without_jinja_trace(str(outcome.exception)).splitlines())
-    for result in getattr(outcome.result, "results", None) or []:
+    results = getattr(outcome.result, "results", None) or []
+    for result in results:
         status = str(result.status)
-        if status in ("error", "fail", "runtime error"):
-            report.problems.append(_describe(result, paths.build_duckdb))
-        elif status == "warn":
+        if status == "warn":
             report.n_warned += 1
-            report.warnings.append(_describe(result, paths.build_duckdb))
         elif status in ("success", "pass"):
             report.n_passed += 1
+    if lines:
+        # The export check's refusal is both dbt's exception and a recorded line.
+        report.problems.extend(
+            text for severity, text in lines if severity == "ERROR" and text not in report.problems
+        )
+        report.warnings.extend(text for severity, text in lines if severity != "ERROR")
+    elif outcome.exception is None:
+        # No report was recorded (an older build file): describe the nodes here.
+        for result in results:
+            status = str(result.status)
+            if status in ("error", "fail", "runtime error"):
+                report.problems.append(_describe(result, paths.build_duckdb))
+            elif status == "warn":
+                report.warnings.append(_describe(result, paths.build_duckdb))
     if write_error is not None:
         report.problems.append(f"could not write {paths.build_duckdb}: {write_error}")
     if not report.success and not report.problems:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from ml.build_outcome import BuildNotPassedError, require_passed_build
 from ml.config import (
     DATA_DIR,
     ENV_BUILD_DUCKDB,
@@ -52,7 +53,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ml.pipeline")
 
-EXPECTED_ERRORS = (WarehouseBuildError, PublishError, LockedError, FileNotFoundError)
+# Errors whose message is the whole story: one line, no traceback (OSError
+# covers a warehouse folder that cannot be made or written).
+EXPECTED_ERRORS = (
+    WarehouseBuildError,
+    BuildNotPassedError,
+    PublishError,
+    LockedError,
+    OSError,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,6 +112,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def attach_alias(con: duckdb.DuckDBPyConnection, wanted: str) -> str:
+    """A database alias not in use on *con*: *wanted*, else *wanted*_2, _3, ...
+
+    A database file's catalogue is named after the file, which the user
+    chooses (`ONE_CLICK_DUCKDB=.../published.duckdb` names the build file's
+    catalogue `published`), so no fixed alias is safe.
+    """
+    databases = con.execute("select database_name from duckdb_databases()").fetchall()
+    taken = {row[0].lower() for row in databases}
+    alias, n = wanted, 1
+    while alias.lower() in taken:
+        n += 1
+        alias = f"{wanted}_{n}"
+    return alias
+
+
 def carry_over_ml_history(build: Path, published: Path) -> int:
     """Copy earlier runs' ml.* rows from the published warehouse into a fresh build file.
 
@@ -117,27 +142,30 @@ def carry_over_ml_history(build: Path, published: Path) -> int:
     copied = 0
     with duckdb.connect(str(build)) as con:
         create_tables(con)
-        con.execute(f"attach '{published}' as published (read_only)")
+        alias = attach_alias(con, "published")
+        quoted = '"' + alias.replace('"', '""') + '"'
+        path = str(published).replace("'", "''")
+        con.execute(f"attach '{path}' as {quoted} (read_only)")
         try:
             present = {
                 row[0]
                 for row in con.execute(
                     "select table_name from information_schema.tables"
-                    " where table_catalog = 'published' and table_schema = ?",
-                    [ML_SCHEMA],
+                    " where table_catalog = ? and table_schema = ?",
+                    [alias, ML_SCHEMA],
                 ).fetchall()
             }
             for table in sorted(present & set(ML_TABLES)):
                 before = con.execute(f"select count(*) from {ML_SCHEMA}.{table}").fetchone()[0]
                 con.execute(
                     f"insert into {ML_SCHEMA}.{table} by name "
-                    f"select * from published.{ML_SCHEMA}.{table} "
+                    f"select * from {quoted}.{ML_SCHEMA}.{table} "
                     f"where run_id not in (select run_id from {ML_SCHEMA}.{table})"
                 )
                 after = con.execute(f"select count(*) from {ML_SCHEMA}.{table}").fetchone()[0]
                 copied += after - before
         finally:
-            con.execute("detach published")
+            con.execute(f"detach {quoted}")
     log.info("carried %d rows of earlier ML runs over from %s", copied, published)
     return copied
 
@@ -158,10 +186,8 @@ def finish_ml_run(paths: Paths, record: RunRecord, ml_step: Callable[[str], obje
     tables are written, the segment models built and every test passed.
     """
     cleanup_leftovers(paths)
-    if not paths.build_duckdb.exists():
-        raise PublishError(
-            f"{paths.build_duckdb}: no build file; run `dbt build` (or `make warehouse`) first"
-        )
+    # Only a complete, passed `dbt build` of the export in use may be published.
+    require_passed_build(paths.build_duckdb, paths.raw_dir)
     carry_over_ml_history(paths.build_duckdb, paths.duckdb)
     ml_step(record.run_id)
     fault_point("ml:written")

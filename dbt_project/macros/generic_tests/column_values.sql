@@ -1,7 +1,7 @@
 {#- Several column rules in one scan of the model (one dbt node instead of one
     per column and rule: each node costs a connection, a compile and a log
     round trip). Fails with every row that breaks any rule, `problems` first,
-    naming each column, its value and the rule:
+    naming each column, its value and the rule ("minutes = -5 (must be ≥ 0)"):
       not_null: [columns]                      - no nulls
       between: {column: {min_value, max_value}} - inside the bounds (either
                                                   may be omitted; nulls are
@@ -14,16 +14,16 @@
 {%- for column in not_null %}
     {%- do checks.append((
         column ~ ' is null',
-        "'" ~ column ~ " is null'")) %}
+        "'" ~ column ~ " is empty (must not be empty)'")) %}
 {%- endfor %}
 {%- for column, bounds in between.items() %}
-    {%- for bound, op, words in [('min_value', '<', 'below'),
-                                 ('max_value', '>', 'above')] %}
+    {%- for bound, op, words in [('min_value', '<', '≥'),
+                                 ('max_value', '>', '≤')] %}
         {%- if bounds.get(bound) is not none %}
             {%- do checks.append((
                 column ~ ' ' ~ op ~ ' ' ~ bounds[bound],
-                "'" ~ column ~ " = ' || cast(" ~ column ~ " as varchar) || ' is "
-                ~ words ~ " " ~ bounds[bound] ~ "'")) %}
+                "'" ~ column ~ " = ' || cast(" ~ column ~ " as varchar) || ' (must be "
+                ~ words ~ " " ~ bounds[bound] ~ ")'")) %}
         {%- endif %}
     {%- endfor %}
 {%- endfor %}
@@ -31,8 +31,8 @@
     {%- set listed = "'" ~ values | join("', '") ~ "'" %}
     {%- do checks.append((
         column ~ ' not in (' ~ listed ~ ')',
-        "'" ~ column ~ " = ''' || " ~ column ~ " || ''' is not one of "
-        ~ listed | replace("'", "''") ~ "'")) %}
+        "'" ~ column ~ " = ' || " ~ visible_text(column) ~ " || ' (must be one of "
+        ~ ("«" ~ values | join("», «") ~ "»") | replace("'", "''") ~ ")'")) %}
 {%- endfor %}
 
 select

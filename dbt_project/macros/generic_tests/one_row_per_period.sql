@@ -1,7 +1,10 @@
 {#- Fails with every customer of `customers` that has not exactly one row per
     period of `periods` in the tested model (a missing month, a repeated
-    month), and with every row whose period is not one of `periods`. -#}
+    month), and with every row whose period is not one of `periods`; on
+    staging models with the file and lines of the customer's rows. -#}
 {% test one_row_per_period(model, column_name, period_column, periods, customers) %}
+
+{%- set lines = has_source_lines(model) %}
 
 with
 
@@ -19,7 +22,12 @@ rows_per_period as (
         count(*) filter (
             where {{ period_column }} not in ('{{ periods | join("', '") }}')
                 or {{ period_column }} is null
-        ) as n_other_periods
+        ) as n_other_periods,
+        {%- if lines %}
+        any_value(source_file) as source_file,
+        {{ lines_phrase('min(source_line, 5)', 'count(*)') }} as source_lines,
+        {%- endif %}
+        count(*) as n_rows
     from {{ model }}
     group by 1
 ),
@@ -31,7 +39,26 @@ final as (
         {%- for period in periods %}
         coalesce(rows_per_period.n_{{ period }}, 0) as n_{{ period }},
         {%- endfor %}
-        coalesce(rows_per_period.n_other_periods, 0) as n_other_periods
+        coalesce(rows_per_period.n_other_periods, 0) as n_other_periods,
+        {%- if lines %}
+        rows_per_period.source_file,
+        rows_per_period.source_lines,
+        {%- endif %}
+        'id ' || coalesce(customers.customer_id, rows_per_period.customer_id)
+        || ': ' || concat_ws('; '
+            {%- for period in periods %},
+            case coalesce(rows_per_period.n_{{ period }}, 0)
+                when 1 then null
+                when 0 then 'no row for {{ period }}'
+                else rows_per_period.n_{{ period }} || ' rows for {{ period }}'
+            end
+            {%- endfor %},
+            case when rows_per_period.n_other_periods > 0
+                then rows_per_period.n_other_periods
+                || ' row(s) with an unknown period'
+            end
+        ) || ' (expected one row per period: {{ periods | join(", ") }})'
+            as problem
     from customers
     full outer join rows_per_period
         on customers.customer_id = rows_per_period.customer_id

@@ -1,13 +1,37 @@
 {#- `unique` and `not_null` in one scan: fails with every key value (or
     combination of `columns`) that is null or occurs more than once, with its
-    row count. -#}
-{% test primary_key(model, column_name=none, columns=none) %}
+    row count, and on staging models the file and lines of every copy.
+    `label`: the key's name in the sentence (e.g. the export's `id`);
+    `quarantined_in`: where repeated keys are listed when they are kept out
+    of the mart rather than fatal (use with severity warn). -#}
+{% test primary_key(model, column_name=none, columns=none, label=none,
+                    quarantined_in=none) %}
 
 {%- set key = columns or [column_name] %}
+{%- set lines = has_source_lines(model) %}
+{%- set name = label or key | join(', ') %}
 
 select
     {{ key | join(', ') }},
-    count(*) as n_rows
+    count(*) as n_rows,
+    {%- if lines %}
+    any_value(source_file) as source_file,
+    {{ lines_phrase('min(source_line, 5)', 'count(*)') }} as source_lines,
+    {%- endif %}
+    case
+        when {{ key | join(' is null or ') }} is null
+            then '{{ name }} is empty (must not be empty)'
+        else '{{ name }} '
+            || concat_ws(', ', {{ key | join(', ') }})
+            || ' appears ' || {{ times_phrase('count(*)') }}
+            {%- if quarantined_in %}
+            || '; ' || case when count(*) = 2 then 'both' else 'all '
+                || count(*) end
+            || ' kept out of the mart ({{ quarantined_in }})'
+            {%- else %}
+            || ' (must be unique)'
+            {%- endif %}
+    end as problem
 from {{ model }}
 group by {{ key | join(', ') }}
 having

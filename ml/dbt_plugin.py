@@ -1,0 +1,165 @@
+"""dbt-duckdb plugin of the project (profiles.yml `plugins:`), loaded by plain `dbt` too.
+
+Two things SQL and profile Jinja cannot do:
+
+- create the folder of the database file before DuckDB opens it, so
+  `ONE_CLICK_DUCKDB=/new/folder/shop.duckdb dbt build` works, and say in one
+  line why when the folder cannot be made (DuckDB's own error is a 30-line
+  traceback naming only the file);
+- give SQL the SHA-256 of a file, streamed (`one_click_file_sha256(path)`), so
+  the build outcome recorded by `on-run-end` (macros/build_outcome.sql) names
+  the exact export it was built from, in the same form as the run log
+  (`ml.run_log.fingerprint_file`), without holding a file in memory.
+
+dbt imports this module by name, so it must be importable wherever `dbt`
+runs: the project is installed into `.venv` (`pip install -e .`); console
+scripts do not put the current directory on `sys.path`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from dbt.adapters.duckdb.plugins import BasePlugin
+from dbt_common.exceptions import DbtRuntimeError
+
+from ml.run_log import fingerprint_file
+
+# DuckDB paths that are not files on this machine.
+_NOT_A_FILE = (":memory:", "md:", "motherduck:", "s3://", "gcs://", "http://", "https://")
+
+
+def file_sha256(path: str | None) -> str | None:
+    """SHA-256 of the file at *path*; None when there is no such file."""
+    if path is None or not os.path.isfile(path):
+        return None
+    return fingerprint_file(Path(path))[0]
+
+
+def file_signature(path: str | None) -> str | None:
+    """Size and modification time of the file at *path* (None when absent): cheap, no read.
+
+    Taken when dbt starts and again when it ends: a file replaced while dbt
+    read it has another signature, and its build is not trusted.
+    """
+    if path is None or not os.path.isfile(path):
+        return None
+    stat = os.stat(path)
+    return f"{stat.st_size} bytes, mtime_ns {stat.st_mtime_ns}"
+
+
+def real_path(path: str | None) -> str | None:
+    """The absolute, symlink-free form of *path* (relative paths resolve against the cwd)."""
+    return None if path is None else os.path.realpath(path)
+
+
+def line_ending_fault(path: str | None) -> str | None:
+    """Where a file mixes line endings: 'line N ends with LF only, the other lines with CRLF'.
+
+    DuckDB reads a CRLF file whose one line ends with a bare LF as "The CSV
+    Parser state machine reached an invalid state", naming neither the line
+    nor the cause. Streamed; None when the file's line endings agree.
+    """
+    if path is None or not os.path.isfile(path):
+        return None
+    first: dict[str, int] = {}
+    counts = {"CRLF": 0, "LF only": 0}
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.endswith(b"\n"):
+                break  # the last line may have no ending at all
+            kind = "CRLF" if line.endswith(b"\r\n") else "LF only"
+            counts[kind] += 1
+            first.setdefault(kind, number)
+    if not counts["CRLF"] or not counts["LF only"]:
+        return None
+    odd = "LF only" if counts["LF only"] <= counts["CRLF"] else "CRLF"
+    usual = "CRLF" if odd == "LF only" else "LF only"
+    others = "CRLF" if usual == "CRLF" else "LF"
+    many = counts[odd] > 1
+    return (
+        f"line {first[odd]} ends with {odd} ({counts[odd]} line{'s' if many else ''} in all) "
+        f"while the other lines end with {others}; save the file with one kind of line ending"
+    )
+
+
+def ensure_database_folder(database: str) -> None:
+    """Create the folder of *database*, or raise one line saying why it cannot be made."""
+    if not database or database.startswith(_NOT_A_FILE):
+        return
+    folder = Path(database).expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise DbtRuntimeError(
+            f"cannot create the folder {folder} for the warehouse file {database}: {reason}; "
+            "set ONE_CLICK_DUCKDB (or ONE_CLICK_BUILD_DUCKDB) to a path you can write"
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK) and not _read_only(database):
+        raise DbtRuntimeError(
+            f"cannot write in {folder} (warehouse file {database}): permission denied; "
+            "set ONE_CLICK_DUCKDB (or ONE_CLICK_BUILD_DUCKDB) to a path you can write"
+        )
+
+
+def documenting() -> bool:
+    """Whether this dbt invocation is `dbt docs generate`."""
+    from dbt.flags import get_flags
+
+    return getattr(get_flags(), "WHICH", None) == "generate"
+
+
+def _read_only(database: str) -> bool:
+    return os.path.exists(database) and not os.access(database, os.W_OK)
+
+
+class Plugin(BasePlugin):
+    """Folder creation before connecting; file checksums for SQL after."""
+
+    def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
+        """Runs just before dbt-duckdb opens the database: make its folder first.
+
+        `dbt docs generate` instead opens the published file (profiles.yml
+        points it there) read-only: documenting must never write what
+        analysts read, nor create a build file.
+        """
+        if documenting():
+            config["access_mode"] = "read_only"
+            if not os.path.exists(creds.path):
+                raise DbtRuntimeError(
+                    f"no published warehouse at {creds.path} yet: `dbt docs generate` "
+                    "documents the published warehouse; run `dbt build` and "
+                    "`python -m ml.train` first"
+                )
+            return
+        ensure_database_folder(creds.path)
+
+    def configure_connection(self, conn: Any) -> None:
+        """Register the file functions the build-outcome macros call.
+
+        dbt opens a connection per node; while another connection keeps the
+        database open (ml/dbt_build.py holds one) the functions registered by
+        the previous node are still there.
+        """
+        functions = {
+            "one_click_file_sha256": file_sha256,
+            "one_click_file_signature": file_signature,
+            "one_click_line_ending_fault": line_ending_fault,
+            "one_click_real_path": real_path,
+        }
+        for name, function in functions.items():
+            try:
+                conn.create_function(
+                    name,
+                    function,
+                    ["VARCHAR"],
+                    "VARCHAR",
+                    null_handling="special",
+                    side_effects=True,
+                )
+            except duckdb.CatalogException:
+                continue  # registered by an earlier connection to the same database
