@@ -1,30 +1,47 @@
+-- market_money.csv landed: canonical period codes (joined from the label_map
+-- seed), revenue parsed strictly (see macros/parse_numbers.sql), and the
+-- file and line of every row.
+{%- set numbers = {'customer_id': 'bigint', 'revenue': 'double'} %}
+
 with
 
 source as (
     select * from {{ source('shop_export', 'market_money') }}
 ),
 
+periods as (
+    select
+        raw_label,
+        canonical_label
+    from {{ ref('label_map') }}
+    where field = 'period'
+),
+
 renamed as (
     select
-        id as customer_id,
+        id as customer_id_as_read,
         "Период" as period_raw,
-        "Выручка" as revenue,
+        "Выручка" as revenue_as_read,
         parse_filename(filename) as source_file,
-        -- insertion order is preserved, so this is the line in the file
-        row_number() over () + 1 as source_line
+        -- the reader's row number (`with ordinality` in the source): the
+        -- line in the file, header being line 1
+        ordinality + 1 as source_line
     from source
 ),
 
 recoded as (
     select
-        customer_id,
-        {{ map_label('period', 'period_raw') }} as period,
-        revenue,
-        period_raw,
-        source_file,
-        source_line,
+        {{ parsed_number('renamed.customer_id_as_read', 'bigint') }}
+            as customer_id,
+        periods.canonical_label as period,
+        {{ parsed_number('renamed.revenue_as_read', 'double') }} as revenue,
+        renamed.period_raw,
+        {{ invalid_numbers(numbers) }} as invalid_values,
+        renamed.source_file,
+        renamed.source_line,
         cast('{{ run_started_at }}' as timestamp) as loaded_at
     from renamed
+    left join periods on renamed.period_raw = periods.raw_label
 )
 
 select * from recoded

@@ -1,3 +1,7 @@
+-- money.csv landed: profit parsed strictly (see macros/parse_numbers.sql),
+-- and the file and line of every row.
+{%- set numbers = {'customer_id': 'bigint', 'profit': 'double'} %}
+
 with
 
 source as (
@@ -6,13 +10,24 @@ source as (
 
 renamed as (
     select
-        id as customer_id,
-        "Прибыль" as profit,
+        id as customer_id_as_read,
+        "Прибыль" as profit_as_read,
         parse_filename(filename) as source_file,
-        -- insertion order is preserved, so this is the line in the file
-        row_number() over () + 1 as source_line,
-        cast('{{ run_started_at }}' as timestamp) as loaded_at
+        -- the reader's row number (`with ordinality` in the source): the
+        -- line in the file, header being line 1
+        ordinality + 1 as source_line
     from source
+),
+
+parsed as (
+    select
+        {{ parsed_number('customer_id_as_read', 'bigint') }} as customer_id,
+        {{ parsed_number('profit_as_read', 'double') }} as profit,
+        {{ invalid_numbers(numbers) }} as invalid_values,
+        source_file,
+        source_line,
+        cast('{{ run_started_at }}' as timestamp) as loaded_at
+    from renamed
 )
 
-select * from renamed
+select * from parsed
