@@ -43,18 +43,22 @@
     {%- set checks = [] -%}
     {%- for name, kind in columns.items() -%}
         {%- set raw = name ~ '_as_read' -%}
-        {%- set what = {
-            'bigint': 'a whole number',
-            'integer': 'a whole number within ±2147483647',
-            'double': 'a finite number',
-        }[kind] -%}
+        {%- set shown = "'" ~ name ~ " = ' || cast(" ~ raw ~ " as varchar)" -%}
+        {%- do checks.append((raw ~ ' is null', "'" ~ name ~ " is null'")) -%}
         {%- do checks.append((
-            raw ~ ' is null',
-            "'" ~ name ~ " is null'")) -%}
-        {%- do checks.append((
-            'not ' ~ _number_is_valid(raw, kind),
-            "'" ~ name ~ " = ' || cast(" ~ raw ~ " as varchar) || ' is not "
-            ~ what ~ "'")) -%}
+            'not isfinite(' ~ raw ~ ')',
+            shown ~ " || ' is not a finite number'")) -%}
+        {%- set limit = _number_limit(kind) -%}
+        {%- if limit -%}
+            {%- do checks.append((
+                'isfinite(' ~ raw ~ ') and ' ~ raw ~ ' != trunc(' ~ raw ~ ')',
+                shown ~ " || ' is not a whole number'")) -%}
+            {%- do checks.append((
+                'isfinite(' ~ raw ~ ') and ' ~ raw ~ ' = trunc(' ~ raw ~ ')'
+                ~ ' and abs(' ~ raw ~ ') > ' ~ limit,
+                shown ~ " || ' is out of range (at most " ~ limit
+                ~ " in size)'")) -%}
+        {%- endif -%}
     {%- endfor -%}
     case
         when
