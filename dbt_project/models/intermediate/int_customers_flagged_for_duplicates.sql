@@ -12,7 +12,14 @@
 -- computed once per record in a narrow table (line, id, key); only records
 -- whose key is shared can have a twin, and the exact 17-column grouping
 -- runs on those few. A hash collision only adds a candidate, never a false
--- group. Repeated ids are counted from the same narrow table.
+-- group. Repeated ids are counted from the same narrow table. (Hashing each
+-- part in its own table and intersecting the shared ones avoids the joins
+-- but not the candidates: in a large export many records share their
+-- minutes, or their market_file attributes, with someone.)
+{{ config(
+    pre_hook="{{ insertion_order(false) }}",
+    post_hook="{{ insertion_order(true) }}",
+) }}
 {%- set customer_attributes = [
     'activity_declined', 'service_type', 'allow_messages',
     'marketing_activity_6m', 'marketing_activity_current_month',

@@ -1,5 +1,9 @@
 -- Minutes on the site per customer in one column per month, as portable
 -- conditional aggregates.
+{{ config(
+    pre_hook="{{ insertion_order(false) }}",
+    post_hook="{{ insertion_order(true) }}",
+) }}
 {%- set periods = minutes_periods() %}
 
 with

@@ -1,6 +1,10 @@
 -- Revenue per customer as exported, one column per month, as portable
 -- conditional aggregates (no engine-specific PIVOT), with the line of each
 -- value in market_money.csv for the audit.
+{{ config(
+    pre_hook="{{ insertion_order(false) }}",
+    post_hook="{{ insertion_order(true) }}",
+) }}
 {%- set periods = revenue_periods() %}
 
 with

@@ -2,6 +2,10 @@
 -- label_map seed: one hash join per labelled column, not a lookup per row),
 -- numbers parsed strictly (see macros/parse_numbers.sql), and the file and
 -- line of every row.
+{{ config(
+    pre_hook="{{ insertion_order(false) }}",
+    post_hook="{{ insertion_order(true) }}",
+) }}
 {%- set numbers = {
     'customer_id': 'bigint',
     'marketing_activity_6m': 'double',

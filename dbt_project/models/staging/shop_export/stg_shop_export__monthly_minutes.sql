@@ -1,6 +1,10 @@
 -- market_time.csv landed: canonical period codes (joined from the label_map
 -- seed), minutes parsed strictly (see macros/parse_numbers.sql), and the
 -- file and line of every row.
+{{ config(
+    pre_hook="{{ insertion_order(false) }}",
+    post_hook="{{ insertion_order(true) }}",
+) }}
 {%- set numbers = {'customer_id': 'bigint', 'minutes': 'integer'} %}
 
 with

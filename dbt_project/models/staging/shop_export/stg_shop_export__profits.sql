@@ -1,5 +1,9 @@
 -- money.csv landed: profit parsed strictly (see macros/parse_numbers.sql),
 -- and the file and line of every row.
+{{ config(
+    pre_hook="{{ insertion_order(false) }}",
+    post_hook="{{ insertion_order(true) }}",
+) }}
 {%- set numbers = {'customer_id': 'bigint', 'profit': 'double'} %}
 
 with
