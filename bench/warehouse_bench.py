@@ -15,10 +15,13 @@ run_results.json. Results go to bench/results/warehouse_<label>.json and .md
 with the machine, the date and the ratios to the references.
 
     python bench/warehouse_bench.py data/bench/raw_1m data/bench/raw_10m --label after
-    python bench/warehouse_bench.py data/bench/raw_1m --label before --project-dir /tmp/orig
+    python bench/warehouse_bench.py data/bench/raw_1m data/bench/raw_10m \
+        --label before_after --before-project-dir data/bench/orig
 
-`--project-dir` runs dbt from another checkout of the project (e.g. the
-original branch, to measure "before" on the same machine and files).
+`--before-project-dir` also times `dbt build` from another checkout of the
+project (e.g. `git archive` of the original branch into data/bench/orig), in
+the same run on the same files, so before and after share the machine's
+conditions; `--project-dir` runs the main build from another checkout.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 PYTHON = sys.executable
 DBT = str(Path(sys.executable).with_name("dbt"))
-TOOLS = ("dbt_build", "pandas", "duckdb_reference")
+TOOLS = ("dbt_build", "dbt_build_before", "pandas", "duckdb_reference")
 
 
 def run_measured(command: list[str], cwd: Path, env: dict[str, str]) -> dict[str, object]:
@@ -100,7 +103,26 @@ def node_times(run_results: Path) -> dict[str, float]:
     }
 
 
-def bench_one(raw_dir: Path, project_dir: Path, tools: list[str]) -> dict[str, object]:
+def _dbt_build(project_dir: Path, work: Path, raw_dir: Path) -> dict[str, object]:
+    """`dbt build` from *project_dir* into a fresh build file under *work*, parse warm."""
+    env = dict(os.environ)
+    env.update(
+        ONE_CLICK_RAW_DIR=str(raw_dir),
+        ONE_CLICK_DUCKDB=str(work / "warehouse" / "one_click.duckdb"),
+        DBT_TARGET_PATH=str(work / "target"),
+        DBT_LOG_PATH=str(work / "logs"),
+        PYTHONPATH=str(project_dir),
+    )
+    (work / "warehouse" / "build").mkdir(parents=True)
+    run_measured([DBT, "parse"], project_dir, env)
+    result = run_measured([DBT, "build"], project_dir, env)
+    result["nodes_s"] = node_times(work / "target" / "run_results.json")
+    return result
+
+
+def bench_one(
+    raw_dir: Path, project_dir: Path, tools: list[str], before_dir: Path | None = None
+) -> dict[str, object]:
     """The three tools on one export directory."""
     customers = sum(1 for _ in (raw_dir / "market_file.csv").open("rb")) - 1
     size_mb = sum(path.stat().st_size for path in raw_dir.glob("*.csv")) / 1e6
@@ -111,19 +133,13 @@ def bench_one(raw_dir: Path, project_dir: Path, tools: list[str]) -> dict[str, o
     }
     work = Path(tempfile.mkdtemp(prefix="warehouse_bench_", dir=PROJECT_ROOT / "data"))
     try:
-        env = dict(os.environ)
-        env.update(
-            ONE_CLICK_RAW_DIR=str(raw_dir.resolve()),
-            ONE_CLICK_DUCKDB=str(work / "warehouse" / "one_click.duckdb"),
-            DBT_TARGET_PATH=str(work / "target"),
-            DBT_LOG_PATH=str(work / "logs"),
-            PYTHONPATH=str(project_dir),
-        )
-        (work / "warehouse" / "build").mkdir(parents=True)
+        env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
         if "dbt_build" in tools:
-            run_measured([DBT, "parse"], project_dir, env)
-            row["dbt_build"] = run_measured([DBT, "build"], project_dir, env)
-            row["dbt_nodes_s"] = node_times(work / "target" / "run_results.json")
+            row["dbt_build"] = _dbt_build(project_dir, work / "after", raw_dir)
+            shutil.rmtree(work / "after", ignore_errors=True)
+        if "dbt_build_before" in tools and before_dir is not None:
+            row["dbt_build_before"] = _dbt_build(before_dir, work / "before", raw_dir)
+            shutil.rmtree(work / "before", ignore_errors=True)
         if "pandas" in tools:
             row["pandas"] = run_measured(
                 [PYTHON, str(PROJECT_ROOT / "bench" / "pandas_reference.py"), str(raw_dir)],
@@ -140,19 +156,26 @@ def bench_one(raw_dir: Path, project_dir: Path, tools: list[str]) -> dict[str, o
         shutil.rmtree(work, ignore_errors=True)
     for tool in TOOLS:
         if tool in row:
-            log.info("%d customers, %s: %s", customers, tool, row[tool])
+            result = row[tool]
+            log.info(
+                "%d customers, %s: %s s, %s MiB, ok=%s",
+                customers, tool, result["wall_s"], result["peak_rss_mib"], result["ok"],
+            )  # fmt: skip
     return row
 
 
 def ratios(row: dict[str, object]) -> dict[str, float]:
-    """dbt build's time and memory as multiples of the references' (below 1: dbt is better)."""
+    """Each dbt build's time and memory as multiples of the references' (below 1: dbt is better)."""
     out = {}
-    dbt = row.get("dbt_build")
-    for reference in ("pandas", "duckdb_reference"):
-        other = row.get(reference)
-        if dbt and other:
-            out[f"time_vs_{reference}"] = round(dbt["wall_s"] / other["wall_s"], 2)
-            out[f"memory_vs_{reference}"] = round(dbt["peak_rss_mib"] / other["peak_rss_mib"], 2)
+    for build in ("dbt_build", "dbt_build_before"):
+        dbt = row.get(build)
+        for reference in ("pandas", "duckdb_reference"):
+            other = row.get(reference)
+            if dbt and other:
+                out[f"{build}_time_vs_{reference}"] = round(dbt["wall_s"] / other["wall_s"], 2)
+                out[f"{build}_memory_vs_{reference}"] = round(
+                    dbt["peak_rss_mib"] / other["peak_rss_mib"], 2
+                )
     return out
 
 
@@ -180,12 +203,22 @@ def markdown(label: str, info: dict[str, object], rows: list[dict[str, object]])
     lines += ["", "Ratios (dbt build / reference; below 1: dbt is faster or smaller):", ""]
     for row in rows:
         lines.append(f"- {row['customers']:,}: {json.dumps(row.get('ratios', {}))}")
-    lines += ["", "Slowest dbt nodes (s):", ""]
+    lines += ["", "dbt nodes, seconds (after / before; a node absent on one side: -):", ""]
     for row in rows:
-        nodes = sorted(row.get("dbt_nodes_s", {}).items(), key=lambda item: -item[1])[:12]
-        lines.append(
-            f"- {row['customers']:,}: " + ", ".join(f"{name} {secs}" for name, secs in nodes)
-        )
+        after = row.get("dbt_build", {}).get("nodes_s", {})
+        before = row.get("dbt_build_before", {}).get("nodes_s", {})
+        lines += [
+            f"{row['customers']:,} customers:",
+            "",
+            "| node | after | before |",
+            "|---|---:|---:|",
+        ]
+        for name in sorted(
+            set(after) | set(before), key=lambda n: -max(after.get(n, 0), before.get(n, 0))
+        ):
+            if max(after.get(name, 0), before.get(name, 0)) >= 0.2:
+                lines.append(f"| {name[:70]} | {after.get(name, '-')} | {before.get(name, '-')} |")
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 
@@ -201,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
         help="project checkout to run dbt from (default: this one)",
     )
     parser.add_argument(
+        "--before-project-dir",
+        type=Path,
+        help="a checkout of the original project: also time its dbt build (dbt_build_before)",
+    )
+    parser.add_argument(
         "--tools", default=",".join(TOOLS), help=f"comma-separated subset of {', '.join(TOOLS)}"
     )
     args = parser.parse_args(argv)
@@ -209,7 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     tools = args.tools.split(",")
     rows = []
     for raw_dir in args.raw_dirs:
-        row = bench_one(raw_dir.resolve(), args.project_dir.resolve(), tools)
+        row = bench_one(
+            raw_dir.resolve(),
+            args.project_dir.resolve(),
+            tools,
+            args.before_project_dir.resolve() if args.before_project_dir else None,
+        )
         row["ratios"] = ratios(row)
         log.info("ratios: %s", row["ratios"])
         rows.append(row)
@@ -222,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     (RESULTS_DIR / f"warehouse_{args.label}.json").write_text(json.dumps(payload, indent=2) + "\n")
     (RESULTS_DIR / f"warehouse_{args.label}.md").write_text(markdown(args.label, info, rows))
-    return 0 if all(row.get(t, {"ok": True})["ok"] for row in rows for t in TOOLS) else 1
+    return 0 if all(row[t]["ok"] for row in rows for t in TOOLS if t in row) else 1
 
 
 if __name__ == "__main__":

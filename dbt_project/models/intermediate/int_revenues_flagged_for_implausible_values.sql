@@ -35,13 +35,15 @@ revenues as (
     select * from {{ ref('int_revenues_pivoted_to_periods') }}
 ),
 
+-- The model again, not the CTE above: DuckDB would keep a CTE read twice
+-- in memory, every row of it, where the medians need one streaming pass.
 population as (
     select
         {%- for period in periods %}
             median(revenue_{{ period }}_raw) as median_{{ period }},
         {%- endfor %}
         count(*) as n_customers
-    from revenues
+    from {{ ref('int_revenues_pivoted_to_periods') }}
 ),
 
 with_history as (
