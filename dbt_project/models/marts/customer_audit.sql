@@ -75,17 +75,17 @@ implausible as (
             || case
                 when n_implausible_months = {{ n_periods }}
                     then {{ extreme_ratio }}
-                    || 'x the month''s median ('
-                    || {{ readable_number('population_median_' ~ period) }}
-                    || '), as is every other month: no plausible month '
-                    || 'left, the customer is kept out of the mart'
+                        || 'x the month''s median ('
+                        || {{ readable_number('population_median_' ~ period) }}
+                        || '), as is every other month: no plausible month '
+                        || 'left, the customer is kept out of the mart'
                 when
                     revenue_{{ period }}_raw
                     > {{ extreme_ratio }} * population_median_{{ period }}
                     then {{ extreme_ratio }}
-                    || 'x the month''s median ('
-                    || {{ readable_number('population_median_' ~ period) }}
-                    || '); replaced by their plausible months'' median'
+                        || 'x the month''s median ('
+                        || {{ readable_number('population_median_' ~ period) }}
+                        || '); replaced by their plausible months'' median'
                 else
                     {{ var('revenue_outlier_population_ratio', 5) }}
                     || 'x the month''s median ('
