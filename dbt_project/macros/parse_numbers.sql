@@ -5,7 +5,9 @@
     in `invalid_values`, which the test assert_export_numbers_are_valid
     reports with the file, the line and the value.
     `kind` is 'bigint' (ids), 'integer' (counts) or 'double'. An exact
-    integer written with a decimal part of zero (`215348.0`) is accepted. -#}
+    integer written with a decimal part of zero (`215348.0`) is accepted.
+    Each column `<name>_as_read` is judged once (`<name>_is_valid`, from
+    number_checks); the message is only built for the rare rows that fail. -#}
 
 {#- Largest magnitude a value of each kind may have: DOUBLE holds integers
     exactly up to 2^53, so a larger id could already have been rounded. -#}
@@ -13,63 +15,59 @@
     {{ return({'bigint': 9007199254740992, 'integer': 2147483647}.get(kind)) }}
 {%- endmacro %}
 
-{#- True when the non-null value `column` is acceptable for `kind`. -#}
-{% macro _number_is_valid(column, kind) -%}
-    {%- set limit = _number_limit(kind) -%}
-    {%- if limit -%}
-        (isfinite({{ column }}) and {{ column }} = trunc({{ column }})
-        and abs({{ column }}) <= {{ limit }})
-    {%- else -%}
-        isfinite({{ column }})
-    {%- endif -%}
+{#- Select-list items `<name>_is_valid` (false when empty or not
+    acceptable), one per column of `columns` ({name: kind}). -#}
+{% macro number_checks(columns) -%}
+    {%- for name, kind in columns.items() %}
+        {%- set raw = name ~ '_as_read' %}
+        {%- set limit = _number_limit(kind) %}
+        coalesce(
+            isfinite({{ raw }})
+            {%- if limit %}
+                and {{ raw }} = trunc({{ raw }})
+                and abs({{ raw }}) <= {{ limit }}
+            {%- endif %},
+            false
+        ) as {{ name }}_is_valid{{ "," if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
-{#- The value of `column` as `kind`, null when empty or not acceptable. -#}
-{% macro parsed_number(column, kind) -%}
-    {%- if kind == 'double' -%}
-        case when {{ _number_is_valid(column, kind) }} then {{ column }} end
-    {%- else -%}
-        case
-            when {{ _number_is_valid(column, kind) }}
-                then cast({{ column }} as {{ kind }})
-        end
-    {%- endif -%}
+{#- The value of `<name>_as_read` as `kind`, null when not valid. -#}
+{% macro parsed_number(name, kind) -%}
+    case
+        when {{ name }}_is_valid
+            then {{ name }}_as_read
+            {%- if kind != 'double' %}::{{ kind }}{% endif %}
+    end
 {%- endmacro %}
 
 {#- One text naming every empty or unacceptable value of the row, null when
-    all are fine (`columns`: {column: kind}, named as in the staging model,
-    each read as `<column>_as_read`). Built only for the rare faulty rows. -#}
+    all are fine (`columns`: {name: kind}, as in number_checks). -#}
 {% macro invalid_numbers(columns) -%}
-    {%- set checks = [] -%}
-    {%- for name, kind in columns.items() -%}
-        {%- set raw = name ~ '_as_read' -%}
-        {%- set shown = "'" ~ name ~ " = ' || cast(" ~ raw ~ " as varchar)" -%}
-        {%- do checks.append((raw ~ ' is null', "'" ~ name ~ " is null'")) -%}
-        {%- do checks.append((
-            'not isfinite(' ~ raw ~ ')',
-            shown ~ " || ' is not a finite number'")) -%}
-        {%- set limit = _number_limit(kind) -%}
-        {%- if limit -%}
-            {%- do checks.append((
-                'isfinite(' ~ raw ~ ') and ' ~ raw ~ ' != trunc(' ~ raw ~ ')',
-                shown ~ " || ' is not a whole number'")) -%}
-            {%- do checks.append((
-                'isfinite(' ~ raw ~ ') and ' ~ raw ~ ' = trunc(' ~ raw ~ ')'
-                ~ ' and abs(' ~ raw ~ ') > ' ~ limit,
-                shown ~ " || ' is out of range (at most " ~ limit
-                ~ " in size)'")) -%}
-        {%- endif -%}
-    {%- endfor -%}
     case
-        when
-            false
-            {%- for condition, message in checks %}
-                or {{ condition }}
+        when not (
+            {%- for name in columns %}
+                {{ name }}_is_valid{{ " and" if not loop.last }}
             {%- endfor %}
+        )
             then concat_ws(
                 '; '
-                {%- for condition, message in checks %},
-                    case when {{ condition }} then {{ message }} end
+                {%- for name, kind in columns.items() %}
+                    {%- set raw = name ~ '_as_read' %}
+                    {%- set shown = "'" ~ name ~ " = ' || " ~ raw ~ "::varchar" %}
+                    {%- set limit = _number_limit(kind) %},
+                    case
+                        when {{ name }}_is_valid then null
+                        when {{ raw }} is null then '{{ name }} is null'
+                        when not isfinite({{ raw }})
+                            then {{ shown }} || ' is not a finite number'
+                        {%- if limit %}
+                        when {{ raw }} != trunc({{ raw }})
+                            then {{ shown }} || ' is not a whole number'
+                        else {{ shown }}
+                            || ' is out of range (at most {{ limit }} in size)'
+                        {%- endif %}
+                    end
                 {%- endfor %}
             )
     end

@@ -63,10 +63,16 @@ renamed as (
     from source
 ),
 
+checked as (
+    select
+        *,
+        {{ number_checks(numbers) }}
+    from renamed
+),
+
 recoded as (
     select
-        {{ parsed_number('renamed.customer_id_as_read', 'bigint') }}
-            as customer_id,
+        {{ parsed_number('customer_id', 'bigint') }} as customer_id,
         activity_labels.canonical_label = 'declined' as activity_declined,
         service_type_labels.canonical_label as service_type,
         allow_messages_labels.canonical_label = 'да' as allow_messages,
@@ -74,29 +80,27 @@ recoded as (
             'marketing_activity_6m', 'marketing_activity_current_month',
             'tenure_days', 'promo_purchase_share',
         ] %}
-            {{ parsed_number('renamed.' ~ name ~ '_as_read', numbers[name]) }}
-                as {{ name }},
+            {{ parsed_number(name, numbers[name]) }} as {{ name }},
         {%- endfor %}
         favourite_category_labels.canonical_label as favourite_category,
         {%- for name in [
             'avg_categories_per_visit', 'unpaid_items_quarter',
             'service_errors', 'pages_per_visit',
         ] %}
-            {{ parsed_number('renamed.' ~ name ~ '_as_read', numbers[name]) }}
-                as {{ name }},
+            {{ parsed_number(name, numbers[name]) }} as {{ name }},
         {%- endfor %}
-        renamed.activity_label_raw,
-        renamed.service_type_raw,
-        renamed.allow_messages_raw,
-        renamed.favourite_category_raw,
+        checked.activity_label_raw,
+        checked.service_type_raw,
+        checked.allow_messages_raw,
+        checked.favourite_category_raw,
         {{ invalid_numbers(numbers) }} as invalid_values,
-        renamed.source_file,
-        renamed.source_line,
+        checked.source_file,
+        checked.source_line,
         cast('{{ run_started_at }}' as timestamp) as loaded_at
-    from renamed
+    from checked
     {%- for field, column in labels.items() %}
     left join {{ field }}_labels
-        on renamed.{{ column }} = {{ field }}_labels.raw_label
+        on checked.{{ column }} = {{ field }}_labels.raw_label
     {%- endfor %}
 )
 

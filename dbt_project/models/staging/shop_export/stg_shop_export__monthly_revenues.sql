@@ -33,19 +33,25 @@ renamed as (
     from source
 ),
 
+checked as (
+    select
+        *,
+        {{ number_checks(numbers) }}
+    from renamed
+),
+
 recoded as (
     select
-        {{ parsed_number('renamed.customer_id_as_read', 'bigint') }}
-            as customer_id,
+        {{ parsed_number('customer_id', 'bigint') }} as customer_id,
         periods.canonical_label as period,
-        {{ parsed_number('renamed.revenue_as_read', 'double') }} as revenue,
-        renamed.period_raw,
+        {{ parsed_number('revenue', 'double') }} as revenue,
+        checked.period_raw,
         {{ invalid_numbers(numbers) }} as invalid_values,
-        renamed.source_file,
-        renamed.source_line,
+        checked.source_file,
+        checked.source_line,
         cast('{{ run_started_at }}' as timestamp) as loaded_at
-    from renamed
-    left join periods on renamed.period_raw = periods.raw_label
+    from checked
+    left join periods on checked.period_raw = periods.raw_label
 )
 
 select * from recoded

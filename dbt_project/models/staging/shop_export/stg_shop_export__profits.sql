@@ -23,15 +23,22 @@ renamed as (
     from source
 ),
 
+checked as (
+    select
+        *,
+        {{ number_checks(numbers) }}
+    from renamed
+),
+
 parsed as (
     select
-        {{ parsed_number('customer_id_as_read', 'bigint') }} as customer_id,
-        {{ parsed_number('profit_as_read', 'double') }} as profit,
+        {{ parsed_number('customer_id', 'bigint') }} as customer_id,
+        {{ parsed_number('profit', 'double') }} as profit,
         {{ invalid_numbers(numbers) }} as invalid_values,
         source_file,
         source_line,
         cast('{{ run_started_at }}' as timestamp) as loaded_at
-    from renamed
+    from checked
 )
 
 select * from parsed
