@@ -160,6 +160,19 @@ def _empty_value(raw: Path) -> None:
     _rewrite(raw / "market_file.csv", _replace_in_line(2, ",6,2,1,5", ",,2,1,5"))
 
 
+def _fractional_id(raw: Path) -> None:
+    # 100001.4 must not be rounded onto customer 100001
+    _rewrite(raw / "market_file.csv", _replace_in_line(2, "100001,", "100001.4,"))
+
+
+def _fractional_count(raw: Path) -> None:
+    _rewrite(raw / "market_file.csv", _replace_in_line(2, ",6,2,1,5", ",6,2.5,1,5"))
+
+
+def _infinite_profit(raw: Path) -> None:
+    _rewrite(raw / "money.csv", _replace_in_line(3, "4,16", "inf"))
+
+
 # case -> (corruption, fragments the console of plain `dbt build` must show)
 CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "missing file": (_missing, ["money.csv", "file not found"]),
@@ -222,6 +235,15 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
         _repeated_profit_id,
         ["money.csv lines 3 and 10: id 100002 appears twice (must be unique)"],
     ),
+    "fraction in an id": (
+        _fractional_id,
+        ["market_file.csv line 2: customer_id = 100001.4 is not a whole number"],
+    ),
+    "fraction in a count": (
+        _fractional_count,
+        ["market_file.csv line 2: unpaid_items_quarter = 2.5 is not a whole number"],
+    ),
+    "infinite profit": (_infinite_profit, ["money.csv line 3: profit = inf"]),
 }
 
 DBT = str(Path(sys.executable).with_name("dbt"))

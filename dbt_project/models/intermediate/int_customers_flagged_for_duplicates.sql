@@ -7,12 +7,19 @@
 --     `duplicate_group_id` = the smallest id of the group, so the ML step can
 --     keep a group on one side of every split. Profit is not compared: the
 --     known double registrations differ in it.
--- Speed: windows over all records partitioned by 17 columns and by id
--- buffered every wide row and were the slowest step at 1 M customers. Records
--- identical on all 17 attributes are identical on the 12 from market_file,
--- so only records whose hash of those 12 is shared by another record can
--- have a twin; the exact 17-column grouping runs on those few. A hash
--- collision only adds a candidate, never a false group.
+-- Speed: a window over all records partitioned by the 17 attributes buffers
+-- every wide row. Instead a duplicate key (one hash of the 17 attributes) is
+-- computed once per record in a narrow table (line, id, key); only records
+-- whose key is shared can have a twin, and the exact 17-column grouping
+-- runs on those few. A hash collision only adds a candidate, never a false
+-- group. Repeated ids are counted from the same narrow table. (Hashing each
+-- part in its own table and intersecting the shared ones avoids the joins
+-- but not the candidates: in a large export many records share their
+-- minutes, or their market_file attributes, with someone.)
+{{ config(
+    pre_hook="{{ insertion_order(false) }}",
+    post_hook="{{ insertion_order(true) }}",
+) }}
 {%- set customer_attributes = [
     'activity_declined', 'service_type', 'allow_messages',
     'marketing_activity_6m', 'marketing_activity_current_month',
@@ -34,7 +41,10 @@
 with
 
 customers as (
+    -- an id that did not parse is null here; assert_export_numbers_are_valid
+    -- names it, and it stays out of every later model
     select * from {{ ref('stg_shop_export__customers') }}
+    where customer_id is not null
 ),
 
 revenues as (
@@ -45,48 +55,71 @@ minutes as (
     select * from {{ ref('int_minutes_pivoted_to_periods') }}
 ),
 
+-- The tables again under other names, not the CTEs above: DuckDB keeps a CTE
+-- that is read twice in memory, all its wide rows. `keys` is read three
+-- times and kept, but it is narrow.
+key_customers as (
+    select * from {{ ref('stg_shop_export__customers') }}
+    where customer_id is not null
+),
+
+key_revenues as (
+    select * from {{ ref('int_revenues_flagged_for_implausible_values') }}
+),
+
+key_minutes as (
+    select * from {{ ref('int_minutes_pivoted_to_periods') }}
+),
+
+keys as (
+    select
+        key_customers.source_line,
+        key_customers.customer_id,
+        hash(
+            {%- for attribute in customer_attributes %}
+                key_customers.{{ attribute }},
+            {%- endfor %}
+            {%- for attribute in revenue_attributes %}
+                key_revenues.{{ attribute }},
+            {%- endfor %}
+            {%- for attribute in minutes_attributes %}
+                key_minutes.{{ attribute }}{{ "," if not loop.last }}
+            {%- endfor %}
+        ) as duplicate_key
+    from key_customers
+    left join key_revenues
+        on key_customers.customer_id = key_revenues.customer_id
+    left join key_minutes
+        on key_customers.customer_id = key_minutes.customer_id
+),
+
 -- ids on more than one record (few): joining these is cheaper than a count
 -- per id for every record
 repeated_ids as (
     select
         customer_id,
         count(*) as n_records_with_id
-    from {{ ref('stg_shop_export__customers') }}
+    from keys
     group by customer_id
     having count(*) > 1
 ),
 
-joined as (
-    select
-        customers.*,
-        {%- for period in revenue_periods() %}
-            revenues.revenue_{{ period }},
-            revenues.revenue_{{ period }}_raw,
-        {%- endfor %}
-        revenues.n_zero_revenue_months,
-        revenues.n_implausible_months,
-        {%- for period in minutes_periods() %}
-            minutes.minutes_{{ period }},
-        {%- endfor %}
-        coalesce(repeated_ids.n_records_with_id, 1) as n_records_with_id
-    from customers
-    left join revenues on customers.customer_id = revenues.customer_id
-    left join minutes on customers.customer_id = minutes.customer_id
-    left join repeated_ids
-        on customers.customer_id is not distinct from repeated_ids.customer_id
-),
-
-shared_customer_attributes as (
-    select hash({{ customer_attributes | join(', ') }}) as attributes_hash
-    from {{ ref('stg_shop_export__customers') }}
-    group by attributes_hash
+shared_keys as (
+    select duplicate_key
+    from keys
+    group by duplicate_key
     having count(*) > 1
 ),
 
--- The tables again under other names, not the CTEs above: DuckDB keeps a CTE
--- that is read twice in memory, all its wide rows.
+candidate_lines as (
+    select keys.source_line
+    from keys
+    inner join shared_keys on keys.duplicate_key = shared_keys.duplicate_key
+),
+
 candidate_customers as (
     select * from {{ ref('stg_shop_export__customers') }}
+    where customer_id is not null
 ),
 
 candidate_revenues as (
@@ -112,16 +145,12 @@ candidates as (
         candidate_customers.customer_id,
         candidate_customers.source_line
     from candidate_customers
+    inner join candidate_lines
+        on candidate_customers.source_line = candidate_lines.source_line
     left join candidate_revenues
         on candidate_customers.customer_id = candidate_revenues.customer_id
     left join candidate_minutes
         on candidate_customers.customer_id = candidate_minutes.customer_id
-    where
-        hash({{ 'candidate_customers.' ~ customer_attributes
-            | join(', candidate_customers.') }}) in (
-            select shared_customer_attributes.attributes_hash
-            from shared_customer_attributes
-        )
 ),
 
 candidate_groups as (
@@ -138,14 +167,28 @@ candidate_groups as (
 
 grouped as (
     select
-        joined.*,
-        coalesce(candidate_groups.duplicate_group_id, joined.customer_id)
+        customers.*,
+        {%- for period in revenue_periods() %}
+            revenues.revenue_{{ period }},
+            revenues.revenue_{{ period }}_raw,
+        {%- endfor %}
+        revenues.n_zero_revenue_months,
+        revenues.n_implausible_months,
+        {%- for period in minutes_periods() %}
+            minutes.minutes_{{ period }},
+        {%- endfor %}
+        coalesce(repeated_ids.n_records_with_id, 1) as n_records_with_id,
+        coalesce(candidate_groups.duplicate_group_id, customers.customer_id)
             as duplicate_group_id,
         coalesce(candidate_groups.duplicate_group_size, 1)
             as duplicate_group_size
-    from joined
+    from customers
+    left join revenues on customers.customer_id = revenues.customer_id
+    left join minutes on customers.customer_id = minutes.customer_id
+    left join repeated_ids
+        on customers.customer_id is not distinct from repeated_ids.customer_id
     left join candidate_groups
-        on joined.source_line = candidate_groups.source_line
+        on customers.source_line = candidate_groups.source_line
 )
 
 select * from grouped

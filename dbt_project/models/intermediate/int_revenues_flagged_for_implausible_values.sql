@@ -5,9 +5,20 @@
 -- month AND more than `revenue_outlier_own_ratio` times the customer's own
 -- largest revenue in the other months. Both conditions guard against
 -- flagging a big but consistent spender, or a month that is high for
--- everyone. The robust value is the median of the customer's other months
--- (with two other months, their mean). Worked in wide form so "the other
--- months" are plain columns: no self-join, portable SQL.
+-- everyone. A month over `revenue_outlier_extreme_ratio` times the
+-- population median is implausible on its own: a customer whose every month
+-- is that far out (1e15 three times) has no normal month to compare with,
+-- yet is no less implausible. The robust value is the median of the
+-- customer's plausible other months (with two, their mean; with one, that
+-- month). With no plausible month left the raw values stay and
+-- int_customers_filtered_to_active keeps the customer out of the mart
+-- (audited as excluded). The extreme rule needs a positive median: a month
+-- whose median is zero has no scale to judge by. Worked in wide form so "the
+-- other months" are plain columns: no self-join, portable SQL.
+{{ config(
+    pre_hook="{{ insertion_order(false) }}",
+    post_hook="{{ insertion_order(true) }}",
+) }}
 {%- set periods = revenue_periods() %}
 {%- if periods | length != 3 %}
     {{ exceptions.raise_compiler_error(
@@ -16,6 +27,7 @@
 {%- endif %}
 {%- set population_ratio = var('revenue_outlier_population_ratio', 5) %}
 {%- set own_ratio = var('revenue_outlier_own_ratio', 3) %}
+{%- set extreme_ratio = var('revenue_outlier_extreme_ratio', 1000) %}
 
 with
 
@@ -23,13 +35,15 @@ revenues as (
     select * from {{ ref('int_revenues_pivoted_to_periods') }}
 ),
 
+-- The model again, not the CTE above: DuckDB would keep a CTE read twice
+-- in memory, every row of it, where the medians need one streaming pass.
 population as (
     select
         {%- for period in periods %}
             median(revenue_{{ period }}_raw) as median_{{ period }},
         {%- endfor %}
         count(*) as n_customers
-    from revenues
+    from {{ ref('int_revenues_pivoted_to_periods') }}
 ),
 
 with_history as (
@@ -56,10 +70,17 @@ flagged as (
     select
         {%- for period in periods %}
             coalesce(
-                revenue_{{ period }}_raw
-                > {{ population_ratio }} * population_median_{{ period }}
-                and revenue_{{ period }}_raw
-                > {{ own_ratio }} * own_max_other_months_{{ period }},
+                (
+                    revenue_{{ period }}_raw
+                    > {{ population_ratio }} * population_median_{{ period }}
+                    and revenue_{{ period }}_raw
+                    > {{ own_ratio }} * own_max_other_months_{{ period }}
+                )
+                or (
+                    population_median_{{ period }} > 0
+                    and revenue_{{ period }}_raw
+                    > {{ extreme_ratio }} * population_median_{{ period }}
+                ),
                 false
             ) as is_implausible_{{ period }},
         {%- endfor %}
@@ -71,9 +92,19 @@ final as (
     select
         *,
         {%- for period in periods %}
+            {%- set others = periods | reject('equalto', period) | list %}
             case
-                when is_implausible_{{ period }}
+                when not is_implausible_{{ period }}
+                    then revenue_{{ period }}_raw
+                when
+                    not is_implausible_{{ others[0] }}
+                    and not is_implausible_{{ others[1] }}
                     then own_median_other_months_{{ period }}
+                when not is_implausible_{{ others[0] }}
+                    then revenue_{{ others[0] }}_raw
+                when not is_implausible_{{ others[1] }}
+                    then revenue_{{ others[1] }}_raw
+                -- no plausible month: kept as is, the customer is excluded
                 else revenue_{{ period }}_raw
             end as revenue_{{ period }},
         {%- endfor %}

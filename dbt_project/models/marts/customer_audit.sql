@@ -47,26 +47,56 @@ inactive as (
     {%- endfor %}
 ),
 
+-- A replaced month says by how much it exceeded what; a customer with no
+-- plausible month left is excluded instead (robust value null).
 implausible as (
+    {%- set n_periods = revenue_periods() | length %}
+    {%- set extreme_ratio = var('revenue_outlier_extreme_ratio', 1000) %}
     {%- for period in revenue_periods() %}
         select
             customer_id,
             'implausible_revenue' as reason,
-            'replaced' as action,
+            case
+                when n_implausible_months = {{ n_periods }} then 'excluded'
+                else 'replaced'
+            end as action,
             'market_money.csv' as source_file,
             source_line_{{ period }} as source_line,
             '{{ period }}' as period,
             revenue_{{ period }}_raw as raw_value,
-            revenue_{{ period }} as robust_value,
+            case
+                when n_implausible_months < {{ n_periods }}
+                    then revenue_{{ period }}
+            end as robust_value,
             cast(null as bigint) as duplicate_group_id,
-            'revenue ' || revenue_{{ period }}_raw
+            'revenue '
+            || {{ readable_number('revenue_' ~ period ~ '_raw') }}
             || ' in {{ period }} is over '
-            || {{ var('revenue_outlier_population_ratio', 5) }}
-            || 'x the month''s median (' || population_median_{{ period }}
-            || ') and over ' || {{ var('revenue_outlier_own_ratio', 3) }}
-            || 'x the customer''s other months (max '
-            || own_max_other_months_{{ period }}
-            || '); replaced by their median' as detail
+            || case
+                when n_implausible_months = {{ n_periods }}
+                    then {{ extreme_ratio }}
+                        || 'x the month''s median ('
+                        || {{ readable_number('population_median_' ~ period) }}
+                        || '), as is every other month: no plausible month '
+                        || 'left, the customer is kept out of the mart'
+                when
+                    revenue_{{ period }}_raw
+                    > {{ extreme_ratio }} * population_median_{{ period }}
+                    then {{ extreme_ratio }}
+                        || 'x the month''s median ('
+                        || {{ readable_number('population_median_' ~ period) }}
+                        || '); replaced by their plausible months'' median'
+                else
+                    {{ var('revenue_outlier_population_ratio', 5) }}
+                    || 'x the month''s median ('
+                    || {{ readable_number('population_median_' ~ period) }}
+                    || ') and over '
+                    || {{ var('revenue_outlier_own_ratio', 3) }}
+                    || 'x the customer''s other months (max '
+                    || {{ readable_number(
+                        'own_max_other_months_' ~ period) }}
+                    || '); replaced by their median'
+            end as detail
         from revenues
         where is_implausible_{{ period }}
         {{ "union all" if not loop.last }}

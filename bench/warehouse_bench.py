@@ -1,0 +1,272 @@
+"""Warehouse benchmark: plain `dbt build` against pandas and one DuckDB statement, same files.
+
+For each export directory given (e.g. the real export replicated to 1 M and
+10 M customers by bench/replicate_export.py), three whole processes run one
+after another on the same files:
+
+* `dbt build` as the data team runs it (every model and test), after an
+  untimed `dbt parse` so dbt's partial parsing is warm, as on any second run;
+* bench/pandas_reference.py (the same cleaning in pandas, no tests);
+* bench/duckdb_reference.py (the same cleaning as one DuckDB statement).
+
+Each is measured from outside: wall clock, and peak resident memory from the
+kernel's rusage of that child (`os.wait4`). dbt's per-node times come from its
+run_results.json. Results go to bench/results/warehouse_<label>.json and .md
+with the machine, the date and the ratios to the references.
+
+    python bench/warehouse_bench.py data/bench/raw_1m data/bench/raw_10m --label after
+    python bench/warehouse_bench.py data/bench/raw_1m data/bench/raw_10m \
+        --label before_after --before-project-dir data/bench/orig
+
+`--before-project-dir` also times `dbt build` from another checkout of the
+project (e.g. `git archive` of the original branch into data/bench/orig), in
+the same run on the same files, so before and after share the machine's
+conditions; `--project-dir` runs the main build from another checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+log = logging.getLogger("bench.warehouse")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+PYTHON = sys.executable
+DBT = str(Path(sys.executable).with_name("dbt"))
+TOOLS = ("dbt_build", "dbt_build_before", "pandas", "duckdb_reference")
+
+
+def run_measured(command: list[str], cwd: Path, env: dict[str, str]) -> dict[str, object]:
+    """Run *command* as a child; its wall seconds, peak RSS (MiB), success and stderr tail."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=output)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        output.seek(0)
+        text = output.read().decode("utf-8", "replace")
+    ok = os.waitstatus_to_exitcode(status) == 0
+    return {
+        "wall_s": round(wall, 2),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "ok": ok,
+        "tail": "" if ok else text[-2000:],
+    }
+
+
+def machine() -> dict[str, object]:
+    """The machine the figures were taken on."""
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = (float("nan"),) * 3
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "load_avg_at_start": [round(x, 2) for x in load],
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def node_times(run_results: Path) -> dict[str, float]:
+    """Seconds per dbt node (models and tests) of the last run."""
+    try:
+        results = json.loads(run_results.read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {
+        result["unique_id"].split(".")[-1]
+        if result["unique_id"].startswith("model.")
+        else result["unique_id"].split(".")[2]: round(result["execution_time"], 2)
+        for result in results
+    }
+
+
+def _dbt_build(project_dir: Path, work: Path, raw_dir: Path) -> dict[str, object]:
+    """`dbt build` from *project_dir* into a fresh build file under *work*, parse warm."""
+    env = dict(os.environ)
+    env.update(
+        ONE_CLICK_RAW_DIR=str(raw_dir),
+        ONE_CLICK_DUCKDB=str(work / "warehouse" / "one_click.duckdb"),
+        DBT_TARGET_PATH=str(work / "target"),
+        DBT_LOG_PATH=str(work / "logs"),
+        PYTHONPATH=str(project_dir),
+    )
+    (work / "warehouse" / "build").mkdir(parents=True)
+    run_measured([DBT, "parse"], project_dir, env)
+    result = run_measured([DBT, "build"], project_dir, env)
+    result["nodes_s"] = node_times(work / "target" / "run_results.json")
+    return result
+
+
+def bench_one(
+    raw_dir: Path, project_dir: Path, tools: list[str], before_dir: Path | None = None
+) -> dict[str, object]:
+    """The three tools on one export directory."""
+    customers = sum(1 for _ in (raw_dir / "market_file.csv").open("rb")) - 1
+    size_mb = sum(path.stat().st_size for path in raw_dir.glob("*.csv")) / 1e6
+    row: dict[str, object] = {
+        "raw_dir": str(raw_dir),
+        "customers": customers,
+        "csv_mb": round(size_mb),
+    }
+    work = Path(tempfile.mkdtemp(prefix="warehouse_bench_", dir=PROJECT_ROOT / "data"))
+    try:
+        env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+        if "dbt_build" in tools:
+            row["dbt_build"] = _dbt_build(project_dir, work / "after", raw_dir)
+            shutil.rmtree(work / "after", ignore_errors=True)
+        if "dbt_build_before" in tools and before_dir is not None:
+            row["dbt_build_before"] = _dbt_build(before_dir, work / "before", raw_dir)
+            shutil.rmtree(work / "before", ignore_errors=True)
+        if "pandas" in tools:
+            row["pandas"] = run_measured(
+                [PYTHON, str(PROJECT_ROOT / "bench" / "pandas_reference.py"), str(raw_dir)],
+                PROJECT_ROOT,
+                env,
+            )
+        if "duckdb_reference" in tools:
+            row["duckdb_reference"] = run_measured(
+                [PYTHON, str(PROJECT_ROOT / "bench" / "duckdb_reference.py"), str(raw_dir)],
+                PROJECT_ROOT,
+                env,
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for tool in TOOLS:
+        if tool in row:
+            result = row[tool]
+            log.info(
+                "%d customers, %s: %s s, %s MiB, ok=%s",
+                customers, tool, result["wall_s"], result["peak_rss_mib"], result["ok"],
+            )  # fmt: skip
+    return row
+
+
+def ratios(row: dict[str, object]) -> dict[str, float]:
+    """Each dbt build's time and memory as multiples of the references' (below 1: dbt is better)."""
+    out = {}
+    for build in ("dbt_build", "dbt_build_before"):
+        dbt = row.get(build)
+        for reference in ("pandas", "duckdb_reference"):
+            other = row.get(reference)
+            if dbt and other:
+                out[f"{build}_time_vs_{reference}"] = round(dbt["wall_s"] / other["wall_s"], 2)
+                out[f"{build}_memory_vs_{reference}"] = round(
+                    dbt["peak_rss_mib"] / other["peak_rss_mib"], 2
+                )
+    return out
+
+
+def markdown(label: str, info: dict[str, object], rows: list[dict[str, object]]) -> str:
+    """The results as a Markdown page."""
+    lines = [
+        f"# Warehouse benchmark ({label})",
+        "",
+        f"Measured {info['date_utc']} UTC on {info['cpu']}, {info['nproc']} cores, Python "
+        f"{info['python']}; load average at start {info['load_avg_at_start']} (the machine "
+        "was shared with other jobs). Each figure is one whole process: wall time and peak RSS "
+        "of that child. `dbt build` runs after an untimed `dbt parse` (partial parsing warm).",
+        "",
+        "| customers | CSV MB | step | wall s | peak MiB | ok |",
+        "|---:|---:|---|---:|---:|---|",
+    ]
+    for row in rows:
+        for tool in TOOLS:
+            if tool in row:
+                r = row[tool]
+                lines.append(
+                    f"| {row['customers']:,} | {row['csv_mb']} | {tool} | {r['wall_s']} | "
+                    f"{r['peak_rss_mib']} | {'yes' if r['ok'] else 'NO'} |"
+                )
+    lines += ["", "Ratios (dbt build / reference; below 1: dbt is faster or smaller):", ""]
+    for row in rows:
+        lines.append(f"- {row['customers']:,}: {json.dumps(row.get('ratios', {}))}")
+    lines += ["", "dbt nodes, seconds (after / before; a node absent on one side: -):", ""]
+    for row in rows:
+        after = row.get("dbt_build", {}).get("nodes_s", {})
+        before = row.get("dbt_build_before", {}).get("nodes_s", {})
+        lines += [
+            f"{row['customers']:,} customers:",
+            "",
+            "| node | after | before |",
+            "|---|---:|---:|",
+        ]
+        for name in sorted(
+            set(after) | set(before), key=lambda n: -max(after.get(n, 0), before.get(n, 0))
+        ):
+            if max(after.get(name, 0), before.get(name, 0)) >= 0.2:
+                lines.append(f"| {name[:70]} | {after.get(name, '-')} | {before.get(name, '-')} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Benchmark each export directory and write the results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("raw_dirs", type=Path, nargs="+", help="export directories to build")
+    parser.add_argument("--label", default="after", help="results name: warehouse_<label>.*")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=PROJECT_ROOT,
+        help="project checkout to run dbt from (default: this one)",
+    )
+    parser.add_argument(
+        "--before-project-dir",
+        type=Path,
+        help="a checkout of the original project: also time its dbt build (dbt_build_before)",
+    )
+    parser.add_argument(
+        "--tools", default=",".join(TOOLS), help=f"comma-separated subset of {', '.join(TOOLS)}"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    info = machine()
+    tools = args.tools.split(",")
+    rows = []
+    for raw_dir in args.raw_dirs:
+        row = bench_one(
+            raw_dir.resolve(),
+            args.project_dir.resolve(),
+            tools,
+            args.before_project_dir.resolve() if args.before_project_dir else None,
+        )
+        row["ratios"] = ratios(row)
+        log.info("ratios: %s", row["ratios"])
+        rows.append(row)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "label": args.label,
+        "machine": info,
+        "project_dir": str(args.project_dir),
+        "rows": rows,
+    }
+    (RESULTS_DIR / f"warehouse_{args.label}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (RESULTS_DIR / f"warehouse_{args.label}.md").write_text(markdown(args.label, info, rows))
+    return 0 if all(row[t]["ok"] for row in rows for t in TOOLS if t in row) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
