@@ -316,6 +316,8 @@ def test_broken_export_stops_both_commands_naming_file_line_and_value(case, publ
     for fragment in expected_fragments:
         assert fragment in console, f"{fragment!r} not in:\n{console[-3000:]}"
     assert "Traceback" not in console
+    # no case empties an id: a rejected id is named once, not echoed as empty
+    assert "id is empty" not in console
 
     trained = ml_train(paths, published.duckdb.parent)
     assert trained.returncode == 1, trained.stderr[-3000:]

@@ -67,14 +67,20 @@
 
 {#- Whether *model* has the source_file and source_line columns staging
     models carry (tests then name the file and lines of each failing row). -#}
-{% macro has_source_lines(model) %}
-    {%- if not execute -%}
-        {{ return(false) }}
-    {%- endif -%}
+{#- The tested relation's column names, lower case (none at parse time). -#}
+{% macro column_names(model) %}
     {%- set names = [] -%}
-    {%- for column in adapter.get_columns_in_relation(model) -%}
-        {%- do names.append(column.name | lower) -%}
-    {%- endfor -%}
+    {%- if execute -%}
+        {%- for column in adapter.get_columns_in_relation(model) -%}
+            {%- do names.append(column.name | lower) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(names) }}
+{% endmacro %}
+
+
+{% macro has_source_lines(model, names=none) %}
+    {%- set names = names if names is not none else column_names(model) -%}
     {{ return('source_file' in names and 'source_line' in names) }}
 {% endmacro %}
 
