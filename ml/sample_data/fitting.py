@@ -102,7 +102,7 @@ from ml.config import DATA_DIR, PROJECT_ROOT, resolve_paths
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PARAMS = PROJECT_ROOT / "ml" / "sample_data_params.json"
+DEFAULT_PARAMS = PROJECT_ROOT / "ml" / "sample_data" / "params.json"
 DEFAULT_OUT_DIR = DATA_DIR / "sample" / "raw"
 DEFAULT_CHUNK_SIZE = 100_000
 PARAMS_FORMAT_VERSION = 1
