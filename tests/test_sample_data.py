@@ -1,4 +1,4 @@
-"""Specification of the synthetic sample generator (ml/sample_data.py).
+"""Specification of the synthetic sample generator (ml/sample_data/).
 
 The generated files must be indistinguishable in format from the shop's real
 export, reproducible, independent of the chunk size, and carry the export's
@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from ml import sample_data as sd
+from ml.sample_data import writing
 
 FILES = ("market_file.csv", "market_money.csv", "market_time.csv", "money.csv")
 
@@ -186,7 +187,7 @@ def test_an_interrupted_run_leaves_no_partial_files(
     def fail(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(sd, "format_block", fail)
+    monkeypatch.setattr(writing, "format_block", fail)
     with pytest.raises(RuntimeError):
         sd.write_sample(tmp_path, 10, seed=1, params=params)
     assert list(tmp_path.iterdir()) == []

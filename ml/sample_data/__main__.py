@@ -1,5 +1,6 @@
 """``python -m ml.sample_data``: generate a synthetic export or fit its parameters."""
 
-from ml.sample_data import main
+from ml.sample_data.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())
