@@ -33,7 +33,7 @@ import duckdb
 import pandas as pd
 
 from ml.features import mart_columns
-from reports.data import ML_COLUMNS
+from reports.data.warehouse import ML_COLUMNS
 
 IDS = list(range(101, 113))
 DECLINED = [True] * 5 + [False] * 7

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reports import build
-from reports.data import ML_COLUMNS
+from reports.data.warehouse import ML_COLUMNS
 from tests.reports_fixtures import make_warehouse
 
 

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 import pandas as pd
 from markupsafe import Markup
 
-from reports.eda import Association, CategoricalComparison, NumericComparison
-from reports.i18n import Messages
-from reports.sections import ClassBalance, Confusion
+from reports.data.statistics import Association, CategoricalComparison, NumericComparison
+from reports.data.summaries import ClassBalance, Confusion
+from reports.rendering.i18n import Messages
 
 
-def _finite(value: object) -> bool:
+def finite(value: object) -> bool:
     try:
         return math.isfinite(float(value))  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -68,10 +68,10 @@ def key_segment_finding(t: Messages, summary: pd.DataFrame, name: str) -> Markup
 def model_finding(
     t: Messages, family: str, holdout_auc: float | None, confusion: Confusion | None
 ) -> Markup | None:
-    if holdout_auc is None or not _finite(holdout_auc):
+    if holdout_auc is None or not finite(holdout_auc):
         return None
     sentence = t("finding.model", family=family, auc=t.number(holdout_auc, 3))
-    if confusion is not None and _finite(confusion.recall) and _finite(confusion.precision):
+    if confusion is not None and finite(confusion.recall) and finite(confusion.precision):
         sentence += Markup(" ") + t(
             "finding.threshold",
             threshold=t.number(confusion.threshold, 2),
@@ -139,7 +139,7 @@ def eda_numeric_finding(
         (
             (abs(c.rank_biserial), c, p)
             for c, p in zip(comparisons, adjusted, strict=True)
-            if _finite(p) and p < 0.05 and _finite(c.rank_biserial)
+            if finite(p) and p < 0.05 and finite(c.rank_biserial)
         ),
         key=lambda item: (-item[0], item[1].feature),
     )
@@ -161,13 +161,11 @@ def eda_numeric_finding(
 def eda_categorical_finding(
     t: Messages, comparisons: Sequence[CategoricalComparison], adjusted: Sequence[float]
 ) -> Markup | None:
-    candidates = [
-        (c, p) for c, p in zip(comparisons, adjusted, strict=True) if _finite(c.cramers_v)
-    ]
+    candidates = [(c, p) for c, p in zip(comparisons, adjusted, strict=True) if finite(c.cramers_v)]
     if not candidates:
         return None
     c, p = max(candidates, key=lambda item: (item[0].cramers_v, item[0].feature))
-    key = "finding.eda_categorical" if _finite(p) and p < 0.05 else "finding.eda_categorical_ns"
+    key = "finding.eda_categorical" if finite(p) and p < 0.05 else "finding.eda_categorical_ns"
     return t(key, feature=t.feature(c.feature), v=t.number(c.cramers_v, 2), p=t.p_value(p))
 
 

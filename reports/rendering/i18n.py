@@ -1,6 +1,6 @@
 """Message catalogues and locale-aware number formatting for the reports.
 
-Every word a page shows comes from `reports/messages/<lang>.json`, so the
+Every word a page shows comes from `reports/rendering/messages/<lang>.json`, so the
 English and Russian sites differ only in the catalogue they load. Numbers are
 formatted here, once, with the language's separators: a manager in the shop
 reads «1 234,5», an English reader «1,234.5»; money amounts get the unit
