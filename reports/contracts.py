@@ -7,13 +7,14 @@ from its dbt contract (ml/features.py), and the project's paths and
 environment overrides (ml/config.py). No other module of reports imports ml.
 """
 
-from ml.config import ENV_DUCKDB, ENV_REPORTS_DIR, resolve_paths
+from ml.config import ENV_DUCKDB, ENV_REPORTS_DIR, ML_SCHEMA, resolve_paths
 from ml.features import MartColumns, mart_columns
 from ml.warehouse import TABLES as ML_TABLES
 
 __all__ = [
     "ENV_DUCKDB",
     "ENV_REPORTS_DIR",
+    "ML_SCHEMA",
     "ML_TABLES",
     "MartColumns",
     "mart_columns",

@@ -19,8 +19,10 @@ shows can be checked against a number written out here:
   112       no        7.0     0.15       low_risk_high_profit    1.05
 
 Risk threshold 0.5, profit threshold 3.5 (thousand roubles). The ml.* tables
-are created from reports.data.ML_COLUMNS, i.e. with the columns the reports
-expect ml/warehouse.py to write.
+are written by the ML step's own writer (ml/warehouse.py write_run), so the
+reports are tested against the tables the ML step really writes; the dbt
+relations (marts, staging, reference, segments) are written as plain tables
+with the columns their yml files describe.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ import duckdb
 import pandas as pd
 
 from ml.features import mart_columns
-from reports.data.warehouse import ML_COLUMNS
+from ml.warehouse import TABLES as ML_TABLES
+from ml.warehouse import write_run
 
 IDS = list(range(101, 113))
 DECLINED = [True] * 5 + [False] * 7
@@ -102,14 +105,14 @@ def _mart() -> pd.DataFrame:
     return frame
 
 
-def _ml_table(table: str, rows: list[dict]) -> pd.DataFrame:
-    """Rows as a frame with every column ML_COLUMNS expects (missing ones NULL)."""
-    spec = ML_COLUMNS[table]
-    frame = pd.DataFrame(rows)
-    for column, _ in spec.values():
-        if column not in frame:
-            frame[column] = None
-    return frame[[column for column, _ in spec.values()]]
+def ml_rows(table: str, rows: list[dict]) -> pd.DataFrame:
+    """*rows* of ml.*table* with every column the writer declares (those not given NULL)."""
+    return pd.DataFrame(rows).reindex(columns=[column for column, _ in ML_TABLES[table]])
+
+
+def write_ml(con: duckdb.DuckDBPyConnection, tables: dict[str, list[dict]]) -> None:
+    """Write ml.* rows the way the ML step does: through ml/warehouse.py write_run."""
+    write_run(con, {table: ml_rows(table, rows) for table, rows in tables.items()})
 
 
 def make_warehouse(path: Path, hostile: bool = False) -> Path:
@@ -619,15 +622,17 @@ def _write_ml(con: duckdb.DuckDBPyConnection, h: dict, run_old: str, run_new: st
                         "bin_count": count,
                     }
                 )
-    for table, rows in (
-        ("model_runs", runs),
-        ("model_candidates", candidates),
-        ("predictions", predictions),
-        ("shap_values", shap),
-        ("feature_importance", importance),
-        ("evaluation_curves", curves),
-    ):
-        _insert(con, f"ml.{table}", _ml_table(table, rows))
+    write_ml(
+        con,
+        {
+            "model_runs": runs,
+            "model_candidates": candidates,
+            "predictions": predictions,
+            "shap_values": shap,
+            "feature_importance": importance,
+            "evaluation_curves": curves,
+        },
+    )
 
 
 # --- Reading rendered pages -------------------------------------------------------------------

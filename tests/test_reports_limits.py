@@ -23,7 +23,7 @@ from reports.data import export, segments, statistics, summaries
 from reports.data.load import load_report_data
 from reports.data.model import read_shap_points
 from reports.data.warehouse import connect, one_thread
-from tests.reports_fixtures import IDS, _insert, _ml_table, make_warehouse, table_rows
+from tests.reports_fixtures import IDS, make_warehouse, table_rows, write_ml
 
 KEY_PAGE = "segment-high_risk_high_profit.html"
 SMALL = Limits(
@@ -174,7 +174,7 @@ def _shap_warehouse(path: Path, n: int) -> Path:
         for cid in range(1, n + 1)
     ]
     with duckdb.connect(str(path)) as con:
-        _insert(con, "ml.shap_values", _ml_table("shap_values", rows))
+        write_ml(con, {"shap_values": rows})
     return path
 
 

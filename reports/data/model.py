@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import duckdb
 import pandas as pd
 
 from reports.config import DEFAULT_LIMITS, Limits
-from reports.contracts import MartColumns
+from reports.contracts import ML_SCHEMA, ML_TABLES, MartColumns
 from reports.data.warehouse import (
-    ML_COLUMNS,
     evenly_spaced,
-    has_table,
-    mapped_select,
+    has_ml_table,
+    ml_columns,
+    ml_select,
     none_if_na,
     one_thread,
     query,
@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ModelRun:
-    """One row of ml.model_runs, with its JSON columns parsed (fields: ML_COLUMNS)."""
+    """The columns of an ml.model_runs row the pages show, under the writer's names
+    (ml/warehouse.py TABLES), with its JSON columns parsed."""
 
     run_id: str
     run_kind: str | None = None
@@ -46,11 +47,11 @@ class ModelRun:
     cv_scheme: str | None = None
     cv_roc_auc_mean: float | None = None
     cv_roc_auc_std: float | None = None
-    n_holdout: int | None = None
+    holdout_size: int | None = None
     holdout_roc_auc: float | None = None
     holdout_brier: float | None = None
     oof_roc_auc: float | None = None
-    oof_brier: float | None = None
+    brier: float | None = None  # out-of-fold
     threshold_rule: str | None = None
     threshold: float | None = None
     oof_tp: int | None = None
@@ -78,7 +79,7 @@ class ModelData:
     # feature, position, customer_id, shap_value, feature_value_num.
     shap: pd.DataFrame
     shap_counts: dict[str, int]  # feature -> SHAP values the run stored (before thinning)
-    importance: pd.DataFrame  # feature, mean_abs_shap, permutation_importance, …
+    importance: pd.DataFrame  # ml.feature_importance: feature, shap_mean_abs, …
 
 
 def _json_object(text: object) -> dict:
@@ -92,23 +93,31 @@ def _json_object(text: object) -> dict:
     return value if isinstance(value, dict) else {"value": value}
 
 
+def _typed(value: object, sql_type: str) -> object:
+    """A value of a model_runs column as the Python type its declared SQL type means."""
+    if value is None:
+        return None
+    if sql_type in ("integer", "bigint"):
+        return int(value)  # type: ignore[call-overload]
+    if sql_type == "double":
+        return float(value)  # type: ignore[arg-type]
+    return value
+
+
 def read_model_runs(con: duckdb.DuckDBPyConnection) -> list[ModelRun]:
     """Every run, oldest first (ties by id) so links between runs read in time order."""
-    if not has_table(con, "ml", "model_runs"):
+    if not has_ml_table(con, "model_runs"):
         return []
-    frame = query(con, f"{mapped_select(con, 'model_runs')} order by started_at, run_id")
+    shown = [f.name for f in fields(ModelRun)]
+    frame = query(con, f"{ml_select(con, 'model_runs', shown)} order by started_at, run_id")
+    types = dict(ML_TABLES["model_runs"])
     runs = []
-    for row in frame.to_dict("records"):
-        row = {k: none_if_na(v) for k, v in row.items()}
+    for record in frame.to_dict("records"):
+        row = {k: _typed(none_if_na(v), types[k]) for k, v in record.items()}
         started = row["started_at"]
         row["started_at"] = None if started is None else pd.Timestamp(started).isoformat(" ")
         row["library_versions"] = _json_object(row["library_versions"])
         row["model_params"] = _json_object(row["model_params"])
-        for name, (_, sql_type) in ML_COLUMNS["model_runs"].items():
-            if sql_type == "bigint" and row[name] is not None:
-                row[name] = int(row[name])
-            elif sql_type == "double" and row[name] is not None:
-                row[name] = float(row[name])
         runs.append(ModelRun(**row))
     return runs
 
@@ -121,11 +130,11 @@ def latest_training_run(runs: list[ModelRun]) -> ModelRun | None:
 
 def read_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Candidate families of every run, per run best cross-validated ROC-AUC first."""
-    if not has_table(con, "ml", "model_candidates"):
-        return pd.DataFrame(columns=list(ML_COLUMNS["model_candidates"]))
+    if not has_ml_table(con, "model_candidates"):
+        return pd.DataFrame(columns=ml_columns("model_candidates"))
     return query(
         con,
-        f"select * from ({mapped_select(con, 'model_candidates')}) "
+        f"select * from ({ml_select(con, 'model_candidates')}) "
         "where run_id is not null and family is not null "
         "order by run_id, cv_roc_auc_mean desc nulls last, family",
     )
@@ -133,14 +142,18 @@ def read_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def read_curves(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
     """Evaluation curve points of a run (ROC, PR, calibration)."""
-    if not has_table(con, "ml", "evaluation_curves"):
-        return pd.DataFrame(columns=list(ML_COLUMNS["evaluation_curves"]))
+    if not has_ml_table(con, "evaluation_curves"):
+        return pd.DataFrame(columns=ml_columns("evaluation_curves"))
     return query(
         con,
-        f"select * from ({mapped_select(con, 'evaluation_curves')}) where run_id = ? "
+        f"select * from ({ml_select(con, 'evaluation_curves')}) where run_id = ? "
         "order by dataset, curve, point_index",
         [run_id],
     )
+
+
+# What a page shows of a prediction; the observed class comes from the mart.
+PREDICTION_COLUMNS = ("run_id", "customer_id", "p_decline", "predicted_decline", "is_holdout")
 
 
 def read_predictions(
@@ -150,7 +163,7 @@ def read_predictions(
 
     Columns: customer_id, p_decline, predicted_decline, is_holdout, declined.
     """
-    if not has_table(con, "ml", "predictions"):
+    if not has_ml_table(con, "predictions"):
         return pd.DataFrame(
             columns=["customer_id", "p_decline", "predicted_decline", "is_holdout", "declined"]
         )
@@ -159,7 +172,7 @@ def read_predictions(
         f"""
         select p.customer_id, p.p_decline, p.predicted_decline, p.is_holdout,
                f.{quote_identifier(columns.target)} as declined
-        from ({mapped_select(con, "predictions")}) as p
+        from ({ml_select(con, "predictions", PREDICTION_COLUMNS)}) as p
         inner join marts.customer_features as f
             on p.customer_id = f.{quote_identifier(columns.id)}
         where p.run_id = ?
@@ -183,13 +196,13 @@ def read_shap_points(
     holds one row per customer and feature, 16 million at a million
     customers; the chart never shows more than these.
     """
-    if not has_table(con, "ml", "shap_values"):
-        empty = ["feature", "customer_id", "shap_value", "feature_value_num", "position"]
-        return pd.DataFrame(columns=empty), {}
+    dots = ["feature", "customer_id", "shap_value", "feature_value_num"]
+    if not has_ml_table(con, "shap_values"):
+        return pd.DataFrame(columns=[*dots, "position"]), {}
     return evenly_spaced(
         con,
-        "select feature, customer_id, shap_value, feature_value_num "
-        f"from ({mapped_select(con, 'shap_values')}) where run_id = ?",
+        f"select {', '.join(dots)} from ({ml_select(con, 'shap_values', [*dots, 'run_id'])}) "
+        "where run_id = ?",
         [run_id],
         order_by="shap_value asc nulls last, customer_id",
         limit=per_feature,
@@ -198,41 +211,39 @@ def read_shap_points(
 
 
 def read_importance(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
-    """Global importance per feature, largest mean |SHAP| first.
+    """Global importance per feature (ml.feature_importance), largest mean |SHAP| first.
 
     Falls back to mean |SHAP| computed from ml.shap_values when
-    ml.feature_importance lacks it (an older ML step).
+    ml.feature_importance lacks it (an older ML step); the other columns are
+    then missing.
     """
-    present = set(table_columns(con, "ml", "feature_importance"))
-    needed = {
-        ML_COLUMNS["feature_importance"][f][0] for f in ("run_id", "feature", "mean_abs_shap")
-    }
-    if needed <= present:
+    columns = ml_columns("feature_importance")
+    present = set(table_columns(con, ML_SCHEMA, "feature_importance"))
+    if {"run_id", "feature", "shap_mean_abs"} <= present:
         frame = query(
             con,
-            f"select * from ({mapped_select(con, 'feature_importance')}) where run_id = ?",
+            f"select * from ({ml_select(con, 'feature_importance')}) where run_id = ?",
             [run_id],
         )
         if not frame.empty:
             return frame.sort_values(
-                ["mean_abs_shap", "feature"], ascending=[False, True], ignore_index=True
+                ["shap_mean_abs", "feature"], ascending=[False, True], ignore_index=True
             )
-    if not has_table(con, "ml", "shap_values"):
-        return pd.DataFrame(columns=list(ML_COLUMNS["feature_importance"]))
+    if not has_ml_table(con, "shap_values"):
+        return pd.DataFrame(columns=columns)
     with one_thread(con):
-        return query(
+        frame = query(
             con,
             f"""
-            select run_id, feature, avg(abs(shap_value)) as mean_abs_shap,
-                   cast(null as double) as permutation_importance,
-                   cast(null as double) as permutation_importance_std
-            from ({mapped_select(con, "shap_values")})
+            select run_id, feature, avg(abs(shap_value)) as shap_mean_abs
+            from ({ml_select(con, "shap_values", ["run_id", "feature", "shap_value"])})
             where run_id = ?
             group by run_id, feature
-            order by mean_abs_shap desc, feature
+            order by shap_mean_abs desc, feature
             """,
             [run_id],
         )
+    return frame.reindex(columns=columns)
 
 
 def read_model(

@@ -5,7 +5,7 @@ tables under the writer's names, and capped reads that leave DuckDB only as a pa
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,95 +13,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from reports.contracts import ML_SCHEMA, ML_TABLES
 from reports.data.summaries import sample_evenly
 
 log = logging.getLogger(__name__)
-
-
-# report field -> (column in the ml table, SQL type it is cast to)
-ML_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
-    "model_runs": {
-        "run_id": ("run_id", "varchar"),
-        "run_kind": ("run_kind", "varchar"),
-        "parent_run_id": ("parent_run_id", "varchar"),
-        "started_at": ("started_at", "timestamp"),
-        "duration_s": ("duration_s", "double"),
-        "n_customers": ("n_customers", "bigint"),
-        "n_declined": ("n_declined", "bigint"),
-        "data_fingerprint": ("data_fingerprint", "varchar"),
-        "code_version": ("code_version", "varchar"),
-        "library_versions": ("library_versions", "varchar"),
-        "seed": ("seed", "bigint"),
-        "model_family": ("model_family", "varchar"),
-        "model_params": ("model_params", "varchar"),
-        "cv_scheme": ("cv_scheme", "varchar"),
-        "cv_roc_auc_mean": ("cv_roc_auc_mean", "double"),
-        "cv_roc_auc_std": ("cv_roc_auc_std", "double"),
-        "n_holdout": ("holdout_size", "bigint"),
-        "holdout_roc_auc": ("holdout_roc_auc", "double"),
-        "holdout_brier": ("holdout_brier", "double"),
-        "oof_roc_auc": ("oof_roc_auc", "double"),
-        "oof_brier": ("brier", "double"),
-        "threshold_rule": ("threshold_rule", "varchar"),
-        "threshold": ("threshold", "double"),
-        "oof_tp": ("oof_tp", "bigint"),
-        "oof_fp": ("oof_fp", "bigint"),
-        "oof_tn": ("oof_tn", "bigint"),
-        "oof_fn": ("oof_fn", "bigint"),
-        "holdout_tp": ("holdout_tp", "bigint"),
-        "holdout_fp": ("holdout_fp", "bigint"),
-        "holdout_tn": ("holdout_tn", "bigint"),
-        "holdout_fn": ("holdout_fn", "bigint"),
-        "shap_method": ("shap_method", "varchar"),
-        "shap_output_space": ("shap_output_space", "varchar"),
-        "search_truncated": ("search_truncated", "boolean"),
-        "model_sha256": ("model_sha256", "varchar"),
-    },
-    "model_candidates": {
-        "run_id": ("run_id", "varchar"),
-        "family": ("family", "varchar"),
-        "description": ("description", "varchar"),
-        "cv_roc_auc_mean": ("cv_roc_auc_mean", "double"),
-        "cv_roc_auc_std": ("cv_roc_auc_std", "double"),
-        "fit_seconds": ("fit_time_s", "double"),
-        "search_seconds": ("search_time_s", "double"),
-        "n_configs": ("n_configs", "bigint"),
-        "params": ("best_params", "varchar"),
-        "cv_rank": ("cv_rank", "bigint"),
-        "is_selected": ("is_selected", "boolean"),
-    },
-    "predictions": {
-        "run_id": ("run_id", "varchar"),
-        "customer_id": ("customer_id", "bigint"),
-        "p_decline": ("p_decline", "double"),
-        "predicted_decline": ("predicted_decline", "boolean"),
-        "is_holdout": ("is_holdout", "boolean"),
-    },
-    "shap_values": {
-        "run_id": ("run_id", "varchar"),
-        "customer_id": ("customer_id", "bigint"),
-        "feature": ("feature", "varchar"),
-        "shap_value": ("shap_value", "double"),
-        "feature_value_num": ("feature_value_num", "double"),
-    },
-    "feature_importance": {
-        "run_id": ("run_id", "varchar"),
-        "feature": ("feature", "varchar"),
-        "mean_abs_shap": ("shap_mean_abs", "double"),
-        "permutation_importance": ("permutation_mean", "double"),
-        "permutation_importance_std": ("permutation_std", "double"),
-    },
-    "evaluation_curves": {
-        "run_id": ("run_id", "varchar"),
-        "dataset": ("dataset", "varchar"),
-        "curve": ("curve", "varchar"),
-        "point_index": ("point_index", "bigint"),
-        "x": ("x", "double"),
-        "y": ("y", "double"),
-        "threshold": ("threshold", "double"),
-        "bin_count": ("bin_count", "bigint"),
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -124,6 +39,7 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def quote_identifier(identifier: str) -> str:
+    """*identifier* as a DuckDB quoted identifier: column names come from contracts and data."""
     return '"' + identifier.replace('"', '""') + '"'
 
 
@@ -141,31 +57,53 @@ def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(table_columns(con, schema, table))
 
 
-def mapped_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """`select <col> as <field>, …` for an ml table, NULL for the columns it lacks."""
-    present = set(table_columns(con, "ml", table))
+def ml_columns(table: str) -> list[str]:
+    """The columns of ml.*table* in the writer's order (ml/warehouse.py TABLES)."""
+    return [column for column, _ in ML_TABLES[table]]
+
+
+def has_ml_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return has_table(con, ML_SCHEMA, table)
+
+
+def ml_select(
+    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str] | None = None
+) -> str:
+    """`select …` of ml.*table* under the writer's names and types (every column, or
+    *columns*); NULL for a column the stored table lacks (an older ML step), so such
+    a warehouse still renders, with "—" where a figure is missing.
+
+    Asking for a column the writer does not declare is an error: the reader
+    follows the writer, it never names columns of its own.
+    """
+    types = dict(ML_TABLES[table])
+    wanted = list(types) if columns is None else list(columns)
+    unknown = [c for c in wanted if c not in types]
+    if unknown:
+        raise KeyError(f"ml.{table} declares no column(s) {unknown} (ml/warehouse.py TABLES)")
+    present = set(table_columns(con, ML_SCHEMA, table))
     parts = []
-    for report_field, (column, sql_type) in ML_COLUMNS[table].items():
-        if column in present:
-            cast = f"try_cast({quote_identifier(column)} as {sql_type})"
-            parts.append(f"{cast} as {quote_identifier(report_field)}")
-        else:
-            parts.append(f"cast(null as {sql_type}) as {quote_identifier(report_field)}")
-    return f"select {', '.join(parts)} from ml.{quote_identifier(table)}"
+    for column in wanted:
+        name = quote_identifier(column)
+        value = f"try_cast({name} as {types[column]})" if column in present else "null"
+        parts.append(f"cast({value} as {types[column]}) as {name}")
+    source = f"{quote_identifier(ML_SCHEMA)}.{quote_identifier(table)}"
+    return f"select {', '.join(parts)} from {source}"
 
 
 def missing_ml_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
-    """Columns of ML_COLUMNS each existing ml table lacks (they render as "—")."""
+    """Declared columns each existing ml table lacks (read as NULL, shown as "—")."""
     missing = {}
-    for table, fields in ML_COLUMNS.items():
-        present = set(table_columns(con, "ml", table))
-        lacking = [column for column, _ in fields.values() if column not in present]
+    for table in ML_TABLES:
+        present = set(table_columns(con, ML_SCHEMA, table))
+        lacking = [column for column in ml_columns(table) if column not in present]
         if present and lacking:
             missing[table] = lacking
     return missing
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable | None = None) -> pd.DataFrame:
+    """The result of *sql* with *params* as a DataFrame."""
     return con.execute(sql, list(params or [])).df()
 
 

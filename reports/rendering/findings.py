@@ -82,7 +82,7 @@ def model_finding(
 
 
 def top_driver_finding(t: Messages, importance: pd.DataFrame) -> Markup | None:
-    ranked = importance.dropna(subset=["mean_abs_shap"])
+    ranked = importance.dropna(subset=["shap_mean_abs"])
     if ranked.empty:
         return None
     top = ranked.iloc[:3]
@@ -90,7 +90,7 @@ def top_driver_finding(t: Messages, importance: pd.DataFrame) -> Markup | None:
     return t(
         "finding.top_drivers",
         first=names[0],
-        value=t.number(top["mean_abs_shap"].iloc[0], 3),
+        value=t.number(top["shap_mean_abs"].iloc[0], 3),
         others=", ".join(names[1:]) or "—",
     )
 

@@ -166,7 +166,7 @@ def curve_chart(t: Messages, curves: pd.DataFrame, curve: str, run: ModelRun) ->
 
 
 def importance_chart(t: Messages, importance: pd.DataFrame) -> Markup | None:
-    rows = importance.dropna(subset=["mean_abs_shap"])
+    rows = importance.dropna(subset=["shap_mean_abs"])
     if rows.empty:
         return None
     return figures.bar_chart(
@@ -178,11 +178,11 @@ def importance_chart(t: Messages, importance: pd.DataFrame) -> Markup | None:
             desc=t.text(
                 "chart.importance.desc",
                 first=t.feature(rows["feature"].iloc[0]),
-                value=t.number(rows["mean_abs_shap"].iloc[0], 3),
+                value=t.number(rows["shap_mean_abs"].iloc[0], 3),
             ),
         ),
         [t.feature(f) for f in rows["feature"]],
-        [BarGroup("", rows["mean_abs_shap"].astype(float).tolist(), figures.SAME_COLOUR)],
+        [BarGroup("", rows["shap_mean_abs"].astype(float).tolist(), figures.SAME_COLOUR)],
         fmt_value=lambda v: t.number(v, 3),
     )
 

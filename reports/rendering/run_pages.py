@@ -53,8 +53,8 @@ def run_pages(data: ReportData, t: Messages) -> list[Page]:
 def run_limits(t: Messages, run: ModelRun, n_predictions: int | None) -> list[Markup]:
     """What the figures of a run cannot tell, with its own numbers where they exist."""
     limits = [t("limits.one_export")]
-    if run.n_holdout is not None:
-        limits.append(t("limits.holdout_size", n=t.number(run.n_holdout)))
+    if run.holdout_size is not None:
+        limits.append(t("limits.holdout_size", n=t.number(run.holdout_size)))
     if finite(run.cv_roc_auc_std):
         limits.append(t("limits.cv_spread", std=t.number(run.cv_roc_auc_std, 3)))
     limits.append(t("limits.correlation"))
