@@ -34,6 +34,17 @@ def test_negative_numbers_use_a_minus_sign_and_zero_has_no_sign():
     assert format_number(-0.001, 2, "en") == "0.00"
 
 
+def test_numbers_round_their_exact_value_half_to_even():
+    assert format_number(2.675, 2) == "2.67"  # the float is 2.67499999…
+    assert format_number(0.125, 2) == "0.12"  # exactly half: to the even digit
+    assert format_number(0.375, 2) == "0.38"
+
+
+def test_infinity_keeps_its_sign():
+    assert format_number(float("-inf"), 1, "ru") == "\u2212∞"
+    assert format_number(float("inf"), 1, "en") == "∞"
+
+
 def test_missing_numbers_show_a_dash():
     assert format_number(None) == "—"
     assert format_number(float("nan"), 2) == "—"
@@ -93,6 +104,16 @@ def test_cramers_v_of_a_perfect_and_of_no_association():
     none = pd.DataFrame([[5, 5], [5, 5]])
     assert statistics.cramers_v(perfect) == pytest.approx(1.0)
     assert statistics.cramers_v(none) == pytest.approx(0.0)
+
+
+def test_cramers_v_of_a_two_by_two_table_written_out():
+    # expected counts 12, 18 / 28, 42: chi² = 4/12 + 4/18 + 4/28 + 4/42 = 0.79365
+    table = pd.DataFrame([[10, 20], [30, 40]])
+    assert statistics.cramers_v(table) == pytest.approx((0.79365 / 100) ** 0.5, rel=1e-4)
+
+
+def test_cramers_v_of_a_single_level_is_zero():
+    assert statistics.cramers_v(pd.DataFrame([[4, 6]])) == 0.0
 
 
 def test_chi_square_of_a_categorical_feature():
