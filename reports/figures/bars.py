@@ -13,11 +13,11 @@ from reports.figures.svg import (
     Formatter,
     Frame,
     axes,
-    clip_label,
     coord,
     figure,
     label_margin,
     nice_ticks,
+    row_label,
     tick_labels,
 )
 
@@ -70,17 +70,7 @@ def bar_chart(
     zero = frame.x(max(value_domain[0], 0.0))
     for i, label in enumerate(labels):
         y_row = frame.top + i * row + 5
-        parts.append(
-            Markup(
-                '<text x="{x}" y="{y}" text-anchor="end" class="tick">{label}<title>{full}</title>'
-                "</text>"
-            ).format(
-                x=coord(left - 6),
-                y=coord(y_row + row / 2),
-                label=clip_label(label, left),
-                full=label,
-            )
-        )
+        parts.append(row_label(label, left, y_row + row / 2))
         for j, g in enumerate(groups):
             value = g.values[i]
             if value is None or not math.isfinite(value):

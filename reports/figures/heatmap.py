@@ -10,10 +10,10 @@ from markupsafe import Markup
 from reports.figures.svg import (
     ChartText,
     blend,
-    clip_label,
     coord,
     figure,
     label_margin,
+    row_label,
 )
 
 
@@ -42,17 +42,7 @@ def heatmap(
         )
     for i, label in enumerate(numbered):
         y = top + i * cell
-        parts.append(
-            Markup(
-                '<text x="{x}" y="{y}" text-anchor="end" class="tick">{label}<title>{full}</title>'
-                "</text>"
-            ).format(
-                x=coord(left - 6),
-                y=coord(y + cell / 2 + 4),
-                label=clip_label(label, left),
-                full=label,
-            )
-        )
+        parts.append(row_label(label, left, y + cell / 2 + 4))
         for j in range(n):
             s = strengths[i][j]
             s = 0.0 if s is None or not math.isfinite(s) else abs(s)

@@ -20,12 +20,12 @@ from reports.figures.svg import (
     Frame,
     axes,
     blend,
-    clip_label,
     coord,
     figure,
     label_margin,
     nice_ticks,
     padded_domain,
+    row_label,
     tick_labels,
 )
 
@@ -177,17 +177,7 @@ def beeswarm(
     )
     for i, r in enumerate(rows):
         centre = frame.top + i * row_h + row_h / 2
-        parts.append(
-            Markup(
-                '<text x="{x}" y="{y}" text-anchor="end" class="tick">{label}<title>{full}</title>'
-                "</text>"
-            ).format(
-                x=coord(left - 6),
-                y=coord(centre + 4),
-                label=clip_label(r.label, left),
-                full=r.label,
-            )
-        )
+        parts.append(row_label(r.label, left, centre + 4))
         pixels = [frame.x(v) for v in r.shap]
         offsets = swarm_offsets(pixels, 2.4, row_h / 2 - 2)
         dots = []

@@ -246,6 +246,14 @@ def clip_label(label: str, margin: float) -> str:
     return label if len(label) <= room else label[: max(room - 1, 1)] + "…"
 
 
+def row_label(label: str, margin: float, y: float) -> Markup:
+    """A row's label right-aligned in the left *margin*, clipped to fit; the whole label
+    is its tooltip."""
+    return Markup(
+        '<text x="{x}" y="{y}" text-anchor="end" class="tick">{label}<title>{full}</title></text>'
+    ).format(x=coord(margin - 6), y=coord(y), label=clip_label(label, margin), full=label)
+
+
 def blend(low: str, high: str, t: float) -> str:
     """Colour between *low* (t = 0) and *high* (t = 1)."""
     a = [int(low[i : i + 2], 16) for i in (1, 3, 5)]

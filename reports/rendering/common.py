@@ -11,6 +11,7 @@ from reports import figures
 from reports.data.load import ReportData
 from reports.data.segments import SegmentData
 from reports.data.warehouse import Part
+from reports.figures import ChartText
 from reports.rendering import naming
 from reports.rendering.i18n import Messages
 
@@ -37,6 +38,7 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 
 def finite(value: object) -> bool:
+    """Whether *value* is a finite number (not None, NaN, ±inf or text)."""
     try:
         return math.isfinite(float(value))  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -101,3 +103,17 @@ def candidates_of(data: ReportData, run_id: str) -> pd.DataFrame:
     if frame.empty:
         return frame
     return frame[frame["run_id"] == run_id].reset_index(drop=True)
+
+
+def chart_text(
+    t: Messages, key: str, y_label: str = "", caption: str = "", **desc: object
+) -> ChartText:
+    """The words of chart *key* from the catalogue: chart.<key>.title, .x and .desc, the
+    description filled with *desc*; *y_label* and *caption* as given (most charts have none)."""
+    return ChartText(
+        title=t.text(f"chart.{key}.title"),
+        x_label=t.text(f"chart.{key}.x"),
+        y_label=y_label,
+        desc=t.text(f"chart.{key}.desc", **desc),
+        caption=caption,
+    )

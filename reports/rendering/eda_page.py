@@ -16,6 +16,7 @@ from reports.figures import BarGroup, ChartText, Series
 from reports.rendering import findings, naming
 from reports.rendering.common import (
     Page,
+    chart_text,
     records,
 )
 from reports.rendering.i18n import Messages
@@ -107,12 +108,8 @@ def eda_context(data: ReportData, t: Messages) -> dict:
     strong = {(p.a, p.b) for p in pairs} | {(p.b, p.a) for p in pairs}
     heatmap = figures.heatmap(
         "chart-associations",
-        ChartText(
-            title=t.text("chart.associations.title"),
-            x_label=t.text("chart.associations.x"),
-            y_label="",
-            desc=t.text("chart.associations.desc", n=t.number(len(pairs))),
-            caption=t.text("chart.associations.caption"),
+        chart_text(
+            t, "associations", caption=t.text("chart.associations.caption"), n=t.number(len(pairs))
         ),
         [t.feature(c) for c in matrix_columns],
         [[a.strength for a in row] for row in matrix],

@@ -14,14 +14,8 @@ from markupsafe import Markup
 
 from reports.data.statistics import Association, CategoricalComparison, NumericComparison
 from reports.data.summaries import ClassBalance, Confusion
+from reports.rendering.common import finite
 from reports.rendering.i18n import Messages
-
-
-def finite(value: object) -> bool:
-    try:
-        return math.isfinite(float(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
 
 
 def class_balance_finding(t: Messages, balance: ClassBalance) -> Markup:

@@ -13,11 +13,12 @@ from reports.data.model import ModelData, ModelRun
 from reports.data.quality import label_fixes
 from reports.data.segments import SegmentData
 from reports.data.warehouse import Part
-from reports.figures import BarGroup, ChartText, PointGroup, Series, SwarmRow
+from reports.figures import BarGroup, PointGroup, Series, SwarmRow
 from reports.rendering import findings
 from reports.rendering.common import (
     Page,
     candidates_of,
+    chart_text,
     finite,
     listed_part,
     of_segment,
@@ -56,16 +57,12 @@ def class_balance_chart(t: Messages, balance: summaries.ClassBalance) -> Markup:
     labels = [t.text("class.declined"), t.text("class.same")]
     return figures.bar_chart(
         "chart-class-balance",
-        ChartText(
-            title=t.text("chart.class_balance.title"),
-            x_label=t.text("chart.class_balance.x"),
-            y_label="",
-            desc=t.text(
-                "chart.class_balance.desc",
-                n_declined=t.number(balance.n_declined),
-                n_same=t.number(balance.n_same),
-                share=t.percent(balance.share_declined),
-            ),
+        chart_text(
+            t,
+            "class_balance",
+            n_declined=t.number(balance.n_declined),
+            n_same=t.number(balance.n_same),
+            share=t.percent(balance.share_declined),
         ),
         labels,
         [
@@ -87,16 +84,12 @@ def candidates_chart(t: Messages, candidates: pd.DataFrame, chosen: str | None) 
     best = rows.iloc[0]
     return figures.bar_chart(
         "chart-candidates",
-        ChartText(
-            title=t.text("chart.candidates.title"),
-            x_label=t.text("chart.candidates.x"),
-            y_label="",
-            desc=t.text(
-                "chart.candidates.desc",
-                n=t.number(len(rows)),
-                best=t.label("family", best["family"]),
-                auc=t.number(best["cv_roc_auc_mean"], 3),
-            ),
+        chart_text(
+            t,
+            "candidates",
+            n=t.number(len(rows)),
+            best=t.label("family", best["family"]),
+            auc=t.number(best["cv_roc_auc_mean"], 3),
         ),
         labels,
         [
@@ -141,20 +134,16 @@ def curve_chart(t: Messages, curves: pd.DataFrame, curve: str, run: ModelRun) ->
     if not series:
         return None
     fmt = lambda v: t.number(v, 1)  # noqa: E731
-    desc_key = f"chart.{curve}.desc"
     return figures.line_chart(
         f"chart-{curve}",
-        ChartText(
-            title=t.text(f"chart.{curve}.title"),
-            x_label=t.text(f"chart.{curve}.x"),
+        chart_text(
+            t,
+            curve,
             y_label=t.text(f"chart.{curve}.y"),
-            desc=t.text(
-                desc_key,
-                datasets=", ".join(s.name for s in series),
-                holdout=t.number(run.holdout_roc_auc, 3),
-                oof=t.number(run.oof_roc_auc, 3),
-            ),
             caption=t.text(f"chart.{curve}.caption"),
+            datasets=", ".join(s.name for s in series),
+            holdout=t.number(run.holdout_roc_auc, 3),
+            oof=t.number(run.oof_roc_auc, 3),
         ),
         series,
         fmt_x=fmt,
@@ -171,15 +160,11 @@ def importance_chart(t: Messages, importance: pd.DataFrame) -> Markup | None:
         return None
     return figures.bar_chart(
         "chart-importance",
-        ChartText(
-            title=t.text("chart.importance.title"),
-            x_label=t.text("chart.importance.x"),
-            y_label="",
-            desc=t.text(
-                "chart.importance.desc",
-                first=t.feature(rows["feature"].iloc[0]),
-                value=t.number(rows["shap_mean_abs"].iloc[0], 3),
-            ),
+        chart_text(
+            t,
+            "importance",
+            first=t.feature(rows["feature"].iloc[0]),
+            value=t.number(rows["shap_mean_abs"].iloc[0], 3),
         ),
         [t.feature(f) for f in rows["feature"]],
         [BarGroup("", rows["shap_mean_abs"].astype(float).tolist(), figures.SAME_COLOUR)],
@@ -215,13 +200,7 @@ def beeswarm_chart(t: Messages, model: ModelData) -> Markup | None:
         )
     return figures.beeswarm(
         "chart-beeswarm",
-        ChartText(
-            title=t.text("chart.beeswarm.title"),
-            x_label=t.text("chart.beeswarm.x"),
-            y_label="",
-            desc=t.text("chart.beeswarm.desc", n=t.number(len(rows))),
-            caption=caption,
-        ),
+        chart_text(t, "beeswarm", caption=caption, n=t.number(len(rows))),
         rows,
         fmt_x=lambda v: t.number(v, 2),
         low_label=t.text("chart.beeswarm.low"),
@@ -276,16 +255,13 @@ def segment_map_chart(t: Messages, segments: SegmentData) -> Markup | None:
     risk, profit = segments.risk_threshold, segments.profit_threshold
     return figures.scatter(
         "chart-segment-map",
-        ChartText(
-            title=t.text("chart.segment_map.title"),
-            x_label=t.text("chart.segment_map.x"),
+        chart_text(
+            t,
+            "segment_map",
             y_label=t.with_money_unit(t.text("chart.segment_map.y"), "profit"),
-            desc=t.text(
-                "chart.segment_map.desc",
-                n=t.number(sum(segments.sizes.values())),
-                risk=t.number(risk, 2),
-                profit=t.unit(profit, "profit", 2),
-            ),
+            n=t.number(sum(segments.sizes.values())),
+            risk=t.number(risk, 2),
+            profit=t.unit(profit, "profit", 2),
         ),
         groups,
         fmt_x=lambda v: t.number(v, 1),
