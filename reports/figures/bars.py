@@ -32,6 +32,39 @@ class BarGroup:
     errors: Sequence[float] | None = None
 
 
+def _value_range(groups: Sequence[BarGroup]) -> tuple[float, float]:
+    """Lowest value (or 0) and highest value plus its error bar (or 1 when all are 0)."""
+    values = [v for g in groups for v in g.values if v is not None and math.isfinite(v)]
+    tops = [
+        v + (e or 0)
+        for g in groups
+        for v, e in zip(g.values, g.errors or [0] * len(g.values), strict=True)
+        if v is not None and math.isfinite(v)
+    ]
+    return min([0.0, *values]), max([0.0, *tops]) or 1.0
+
+
+def _bar(
+    frame: Frame, zero: float, y: float, bar: float, value: float, error: float | None, colour: str
+) -> tuple[float, Markup]:
+    """A bar from *zero* to *value*, and where its printed value starts (past the error)."""
+    x = frame.x(value)
+    text_x = x - 4 if value < 0 else max(zero, x) + 4 + (frame.x(value + error) - x if error else 0)
+    rect = Markup('<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{c}"/>').format(
+        x=coord(min(zero, x)), y=coord(y), w=coord(abs(x - zero)), h=coord(bar - 2), c=colour
+    )
+    return text_x, rect
+
+
+def _error_bar(frame: Frame, y: float, bar: float, value: float, error: float) -> Markup:
+    """A whisker from *value* − *error* to *value* + *error* across the bar's middle."""
+    e0, e1 = frame.x(value - error), frame.x(value + error)
+    ym = y + (bar - 2) / 2
+    return Markup('<path d="M{e0} {ym}H{e1}M{e0} {ya}V{yb}M{e1} {ya}V{yb}" stroke="#000"/>').format(
+        e0=coord(e0), e1=coord(e1), ym=coord(ym), ya=coord(ym - 3), yb=coord(ym + 3)
+    )
+
+
 def bar_chart(
     chart_id: str,
     text: ChartText,
@@ -47,15 +80,7 @@ def bar_chart(
     row = bar * n_groups + 10
     left = label_margin(labels)
     height = 12 + 48 + row * len(labels)
-    values = [v for g in groups for v in g.values if v is not None and math.isfinite(v)]
-    tops = [
-        v + (e or 0)
-        for g in groups
-        for v, e in zip(g.values, g.errors or [0] * len(g.values), strict=True)
-        if v is not None and math.isfinite(v)
-    ]
-    lo = min([0.0, *values])
-    hi = max([0.0, *tops]) or 1.0
+    lo, hi = _value_range(groups)
     # room beyond the longest bar for its printed value, on whichever side it points
     value_domain = value_domain or (lo * 1.25 if lo < 0 else lo, hi * 1.12)
     frame = Frame(
@@ -75,40 +100,22 @@ def bar_chart(
             value = g.values[i]
             if value is None or not math.isfinite(value):
                 continue
-            x = frame.x(value)
             y = y_row + j * bar
+            error = g.errors[i] if g.errors else None
+            text_x, rect = _bar(frame, zero, y, bar, value, error, g.colour)
             parts.append(
-                Markup(
-                    '<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{c}"/>'
+                rect
+                + Markup(
                     '<text x="{xt}" y="{yt}" text-anchor="{anchor}" class="value">{v}</text>'
                 ).format(
-                    anchor="end" if value < 0 else "start",
-                    x=coord(min(zero, x)),
-                    y=coord(y),
-                    w=coord(abs(x - zero)),
-                    h=coord(bar - 2),
-                    c=g.colour,
-                    xt=coord(
-                        x - 4
-                        if value < 0
-                        else max(zero, x)
-                        + 4
-                        + (frame.x(value + g.errors[i]) - x if g.errors else 0)
-                    ),
+                    xt=coord(text_x),
                     yt=coord(y + bar - 4),
+                    anchor="end" if value < 0 else "start",
                     v=fmt_value(value),
                 )
             )
-            if g.errors and g.errors[i] is not None and math.isfinite(g.errors[i]):
-                e0, e1 = frame.x(value - g.errors[i]), frame.x(value + g.errors[i])
-                ym = y + (bar - 2) / 2
-                parts.append(
-                    Markup(
-                        '<path d="M{e0} {ym}H{e1}M{e0} {ya}V{yb}M{e1} {ya}V{yb}" stroke="#000"/>'
-                    ).format(
-                        e0=coord(e0), e1=coord(e1), ym=coord(ym), ya=coord(ym - 3), yb=coord(ym + 3)
-                    )
-                )
+            if error is not None and math.isfinite(error):
+                parts.append(_error_bar(frame, y, bar, value, error))
     items = [(g.name, g.colour) for g in groups] if show_legend and len(groups) > 1 else []
     return figure(chart_id, text, Markup("").join(parts), height=height, legend_items=items)
 

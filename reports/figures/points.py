@@ -40,6 +40,40 @@ class PointGroup:
     colour: str
 
 
+def _vertical_line(frame: Frame, value: float, label: str) -> Markup:
+    """A dashed reference line at x = *value*, labelled at its top."""
+    x = frame.x(value)
+    return Markup(
+        '<line x1="{x}" x2="{x}" y1="{y0}" y2="{y1}" stroke="#000" '
+        'stroke-dasharray="5 3"/><text x="{xt}" y="{yt}" ' + REF_LABEL_ATTRS + ">{label}</text>"
+    ).format(
+        x=coord(x),
+        y0=coord(frame.height - frame.bottom),
+        y1=coord(frame.top),
+        xt=coord(x + 4),
+        yt=coord(frame.top + 12),
+        label=label,
+    )
+
+
+def _horizontal_line(frame: Frame, value: float, label: str) -> Markup:
+    """A dashed reference line at y = *value*, labelled at its right end."""
+    y = frame.y(value)
+    return Markup(
+        '<line x1="{x0}" x2="{x1}" y1="{y}" y2="{y}" stroke="#000" '
+        'stroke-dasharray="5 3"/><text x="{xt}" y="{yt}" text-anchor="end" '
+        + REF_LABEL_ATTRS
+        + ">{label}</text>"
+    ).format(
+        x0=coord(frame.left),
+        x1=coord(frame.width - frame.right),
+        y=coord(y),
+        xt=coord(frame.width - frame.right - 4),
+        yt=coord(y - 5),
+        label=label,
+    )
+
+
 def scatter(
     chart_id: str,
     text: ChartText,
@@ -75,40 +109,8 @@ def scatter(
                 c=g.colour, pts=Markup("").join(circles)
             )
         )
-    for value, label in vlines:
-        x = frame.x(value)
-        parts.append(
-            Markup(
-                '<line x1="{x}" x2="{x}" y1="{y0}" y2="{y1}" stroke="#000" '
-                'stroke-dasharray="5 3"/><text x="{xt}" y="{yt}" '
-                + REF_LABEL_ATTRS
-                + ">{label}</text>"
-            ).format(
-                x=coord(x),
-                y0=coord(frame.height - frame.bottom),
-                y1=coord(frame.top),
-                xt=coord(x + 4),
-                yt=coord(frame.top + 12),
-                label=label,
-            )
-        )
-    for value, label in hlines:
-        y = frame.y(value)
-        parts.append(
-            Markup(
-                '<line x1="{x0}" x2="{x1}" y1="{y}" y2="{y}" stroke="#000" '
-                'stroke-dasharray="5 3"/><text x="{xt}" y="{yt}" text-anchor="end" '
-                + REF_LABEL_ATTRS
-                + ">{label}</text>"
-            ).format(
-                x0=coord(frame.left),
-                x1=coord(frame.width - frame.right),
-                y=coord(y),
-                xt=coord(frame.width - frame.right - 4),
-                yt=coord(y - 5),
-                label=label,
-            )
-        )
+    parts += [_vertical_line(frame, value, label) for value, label in vlines]
+    parts += [_horizontal_line(frame, value, label) for value, label in hlines]
     return figure(
         chart_id, text, Markup("").join(parts), legend_items=[(g.name, g.colour) for g in groups]
     )
@@ -142,6 +144,25 @@ def swarm_offsets(pixels: Sequence[float], dot: float, half_height: float) -> li
         scale = half_height / widest
         offsets = [o * scale for o in offsets]
     return offsets
+
+
+def _swarm_dots(frame: Frame, row: SwarmRow, centre: float, half_height: float) -> Markup:
+    """A feature's dots around its row's *centre*, coloured by the feature value's rank."""
+    pixels = [frame.x(v) for v in row.shap]
+    offsets = swarm_offsets(pixels, 2.4, half_height)
+    dots = []
+    for k, (px, dy) in enumerate(zip(pixels, offsets, strict=True)):
+        colour = (
+            blend(SAME_COLOUR, DECLINED_COLOUR, row.colour_rank[k])
+            if row.colour_rank is not None
+            else NEUTRAL_COLOUR
+        )
+        dots.append(
+            Markup('<circle cx="{x}" cy="{y}" r="1.6" fill="{c}"/>').format(
+                x=coord(px), y=coord(centre + dy), c=colour
+            )
+        )
+    return Markup("<g>{}</g>").format(Markup("").join(dots))
 
 
 def beeswarm(
@@ -178,21 +199,7 @@ def beeswarm(
     for i, r in enumerate(rows):
         centre = frame.top + i * row_h + row_h / 2
         parts.append(row_label(r.label, left, centre + 4))
-        pixels = [frame.x(v) for v in r.shap]
-        offsets = swarm_offsets(pixels, 2.4, row_h / 2 - 2)
-        dots = []
-        for k, (px, dy) in enumerate(zip(pixels, offsets, strict=True)):
-            colour = (
-                blend(SAME_COLOUR, DECLINED_COLOUR, r.colour_rank[k])
-                if r.colour_rank is not None
-                else NEUTRAL_COLOUR
-            )
-            dots.append(
-                Markup('<circle cx="{x}" cy="{y}" r="1.6" fill="{c}"/>').format(
-                    x=coord(px), y=coord(centre + dy), c=colour
-                )
-            )
-        parts.append(Markup("<g>{}</g>").format(Markup("").join(dots)))
+        parts.append(_swarm_dots(frame, r, centre, row_h / 2 - 2))
     return figure(
         chart_id,
         text,

@@ -29,97 +29,102 @@ def sample_note(t: Messages, part: Part) -> Markup | None:
     return t("eda.sampled", n=t.number(part.n), total=t.number(part.n_total))
 
 
+def class_bars(t: Messages, declined: list[float], same: list[float]) -> list[BarGroup]:
+    """The two bars of a class comparison: declined first, in the declined colour."""
+    return [
+        BarGroup(t.text("class.declined"), declined, figures.DECLINED_COLOUR),
+        BarGroup(t.text("class.same"), same, figures.SAME_COLOUR),
+    ]
+
+
+def histogram_chart(
+    t: Messages, comparison: statistics.NumericComparison, values: pd.Series, target: pd.Series
+) -> Markup:
+    """A numeric feature's distribution in each class (shares of the class per bin)."""
+    feature = comparison.feature
+    edges, declined, same = statistics.class_histograms(values, target)
+    return figures.histogram_by_class(
+        f"chart-hist-{naming.slug(feature)}",
+        ChartText(
+            title=t.feature(feature),
+            x_label=t.feature(feature),
+            y_label=t.text("chart.histogram.y"),
+            desc=t.text(
+                "chart.histogram.desc",
+                feature=t.feature(feature),
+                declined=t.feature_value(comparison.median_declined, feature),
+                same=t.feature_value(comparison.median_same, feature),
+            ),
+        ),
+        edges,
+        class_bars(t, list(declined), list(same)),
+        fmt_x=lambda v: t.number(v, 0 if abs(v) >= 10 else 1),
+        fmt_y=lambda v: t.percent(v, 0),
+    )
+
+
+def categorical_chart(t: Messages, comparison: statistics.CategoricalComparison) -> Markup:
+    """A categorical feature's levels: the share of each class at each level."""
+    feature, shares = comparison.feature, comparison.shares
+    return figures.bar_chart(
+        f"chart-cat-{naming.slug(feature)}",
+        ChartText(
+            title=t.feature(feature),
+            x_label=t.text("chart.categorical.x"),
+            y_label="",
+            desc=t.text(
+                "chart.categorical.desc",
+                feature=t.feature(feature),
+                v=t.number(comparison.cramers_v, 2),
+            ),
+        ),
+        [t.label(f"level.{feature}", level) for level in shares.index],
+        class_bars(t, shares["declined"].fillna(0).tolist(), shares["same"].fillna(0).tolist()),
+        fmt_value=lambda v: t.percent(v, 0),
+        value_domain=(0.0, 1.0),
+    )
+
+
+def association_heatmap(
+    t: Messages,
+    columns: list[str],
+    matrix: list[list[statistics.Association]],
+    pairs: list[statistics.Association],
+) -> Markup:
+    """Every pairwise association as a heatmap, the strongly associated pairs flagged."""
+    strong = {(p.a, p.b) for p in pairs} | {(p.b, p.a) for p in pairs}
+    return figures.heatmap(
+        "chart-associations",
+        chart_text(
+            t, "associations", caption=t.text("chart.associations.caption"), n=t.number(len(pairs))
+        ),
+        [t.feature(c) for c in columns],
+        [[a.strength for a in row] for row in matrix],
+        [[t.number(a.value, 2) for a in row] for row in matrix],
+        flagged=[[(a.a, a.b) in strong for a in row] for row in matrix],
+    )
+
+
 def eda_context(data: ReportData, t: Messages) -> dict:
     """The exploratory analysis: statistics on data.features (every customer or a stated
     sample), class counts and per-period figures over every customer."""
-    features = data.features
-    cols = data.columns
+    features, cols = data.features, data.columns
     target = features[cols.target].astype(bool)
     numeric = [statistics.compare_numeric(f, features[f], target) for f in cols.numeric]
     numeric_adj = statistics.holm([c.p_value for c in numeric])
     categorical = [statistics.compare_categorical(f, features[f], target) for f in cols.categorical]
     categorical_adj = statistics.holm([c.p_value for c in categorical])
-    histograms = []
-    for comparison in numeric:
-        edges, declined, same = statistics.class_histograms(features[comparison.feature], target)
-        histograms.append(
-            figures.histogram_by_class(
-                f"chart-hist-{naming.slug(comparison.feature)}",
-                ChartText(
-                    title=t.feature(comparison.feature),
-                    x_label=t.feature(comparison.feature),
-                    y_label=t.text("chart.histogram.y"),
-                    desc=t.text(
-                        "chart.histogram.desc",
-                        feature=t.feature(comparison.feature),
-                        declined=t.feature_value(comparison.median_declined, comparison.feature),
-                        same=t.feature_value(comparison.median_same, comparison.feature),
-                    ),
-                ),
-                edges,
-                [
-                    BarGroup(t.text("class.declined"), list(declined), figures.DECLINED_COLOUR),
-                    BarGroup(t.text("class.same"), list(same), figures.SAME_COLOUR),
-                ],
-                fmt_x=lambda v: t.number(v, 0 if abs(v) >= 10 else 1),
-                fmt_y=lambda v: t.percent(v, 0),
-            )
-        )
-    categorical_charts = []
-    for comparison in categorical:
-        shares = comparison.shares
-        labels = [t.label(f"level.{comparison.feature}", level) for level in shares.index]
-        categorical_charts.append(
-            figures.bar_chart(
-                f"chart-cat-{naming.slug(comparison.feature)}",
-                ChartText(
-                    title=t.feature(comparison.feature),
-                    x_label=t.text("chart.categorical.x"),
-                    y_label="",
-                    desc=t.text(
-                        "chart.categorical.desc",
-                        feature=t.feature(comparison.feature),
-                        v=t.number(comparison.cramers_v, 2),
-                    ),
-                ),
-                labels,
-                [
-                    BarGroup(
-                        t.text("class.declined"),
-                        shares["declined"].fillna(0).tolist(),
-                        figures.DECLINED_COLOUR,
-                    ),
-                    BarGroup(
-                        t.text("class.same"), shares["same"].fillna(0).tolist(), figures.SAME_COLOUR
-                    ),
-                ],
-                fmt_value=lambda v: t.percent(v, 0),
-                value_domain=(0.0, 1.0),
-            )
-        )
     periods = statistics.order_periods(data.periods, PERIOD_ORDER)
     period_charts = [period_chart(t, periods, measure) for measure in ("revenue", "minutes")]
     matrix_columns = [cols.target, *cols.features]
-    categorical_set = {cols.target, *cols.categorical}
-    matrix = statistics.association_matrix(features, matrix_columns, categorical_set)
-    pairs = statistics.strong_pairs(
-        [row[1:] for row in matrix[1:]]  # multicollinearity: features only, not the target
+    matrix = statistics.association_matrix(
+        features, matrix_columns, {cols.target, *cols.categorical}
     )
-    strong = {(p.a, p.b) for p in pairs} | {(p.b, p.a) for p in pairs}
-    heatmap = figures.heatmap(
-        "chart-associations",
-        chart_text(
-            t, "associations", caption=t.text("chart.associations.caption"), n=t.number(len(pairs))
-        ),
-        [t.feature(c) for c in matrix_columns],
-        [[a.strength for a in row] for row in matrix],
-        [[t.number(a.value, 2) for a in row] for row in matrix],
-        flagged=[[(a.a, a.b) in strong for a in row] for row in matrix],
-    )
+    # multicollinearity: features only, not the target
+    pairs = statistics.strong_pairs([row[1:] for row in matrix[1:]])
     target_row = {a.b: a for a in matrix[0]}
-    balance = data.balance
     eda_findings = [
-        findings.class_balance_finding(t, balance),
+        findings.class_balance_finding(t, data.balance),
         findings.eda_numeric_finding(t, numeric, numeric_adj),
         findings.eda_categorical_finding(t, categorical, categorical_adj),
         findings.eda_trend_finding(t, periods, "revenue"),
@@ -127,19 +132,24 @@ def eda_context(data: ReportData, t: Messages) -> dict:
         findings.eda_collinearity_finding(t, pairs),
     ]
     return {
-        "balance": balance,
+        "balance": data.balance,
         "sample_note": sample_note(t, data.feature_part),
         "numeric": [
-            {"c": c, "p_adj": p, "chart": chart, "target_assoc": target_row.get(c.feature)}
-            for c, p, chart in zip(numeric, numeric_adj, histograms, strict=True)
+            {
+                "c": c,
+                "p_adj": p,
+                "chart": histogram_chart(t, c, features[c.feature], target),
+                "target_assoc": target_row.get(c.feature),
+            }
+            for c, p in zip(numeric, numeric_adj, strict=True)
         ],
         "categorical": [
-            {"c": c, "p_adj": p, "chart": chart, "levels": list(c.shares.index)}
-            for c, p, chart in zip(categorical, categorical_adj, categorical_charts, strict=True)
+            {"c": c, "p_adj": p, "chart": categorical_chart(t, c), "levels": list(c.shares.index)}
+            for c, p in zip(categorical, categorical_adj, strict=True)
         ],
         "periods": records(periods),
         "period_charts": [c for c in period_charts if c is not None],
-        "heatmap": heatmap,
+        "heatmap": association_heatmap(t, matrix_columns, matrix, pairs),
         "pairs": pairs,
         "findings": [f for f in eda_findings if f is not None],
     }
