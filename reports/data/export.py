@@ -180,7 +180,7 @@ def read_features(
 
 def read_period_summary(con: duckdb.DuckDBPyConnection, columns: MartColumns) -> pd.DataFrame:
     """Mean, median and count of revenue and minutes per period and class, over every active
-    customer: measure, period, declined, mean, median, n (unordered: eda.order_periods).
+    customer: measure, period, declined, mean, median, n (unordered: statistics.order_periods).
 
     Revenue as the mart uses it: an implausible value replaced by the robust
     value recorded in the audit. Aggregated here: the values are one row per

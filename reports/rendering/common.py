@@ -77,7 +77,7 @@ def of_segment(frame: pd.DataFrame, segment: str) -> pd.DataFrame:
 
 
 def listed_part(segments: SegmentData, segment: str) -> Part:
-    """How many of the segment's customers its page lists (data.read_segment_customers)."""
+    """How many of the segment's customers its page lists (segments.read_segment_customers)."""
     n_listed = int((segments.customers["segment"] == segment).sum())
     return Part(n_listed, segments.sizes.get(segment, n_listed))
 

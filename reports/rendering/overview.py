@@ -175,7 +175,7 @@ def importance_chart(t: Messages, importance: pd.DataFrame) -> Markup | None:
 def beeswarm_chart(t: Messages, model: ModelData) -> Markup | None:
     """One row per feature (most important first), a dot per customer, thinned evenly.
 
-    The dots were thinned while reading (data.read_shap_points); the caption
+    The dots were thinned while reading (data/model.py read_shap_points); the caption
     says how many of the stored values they are. Dots are coloured by the
     rank of the feature value the model saw (ml.shap_values.feature_value_num);
     categorical features stay grey.

@@ -27,7 +27,7 @@ def profile_rows(data: ReportData, segment: str, t: Messages) -> tuple[list[dict
 
     The key segment uses dbt model key_segment_profile as is; other segments
     are compared with all other active customers by the same rule, from the
-    moments data.read_segment_moments computed over every customer.
+    moments data/segments.py read_segment_moments computed over every customer.
     """
     segments = data.segments
     assert segments is not None
@@ -131,7 +131,7 @@ def customer_offers(data: ReportData, segment: str, t: Messages) -> dict[int, li
 
 def segment_customers(data: ReportData, segment: str, t: Messages) -> list[dict]:
     """The customers the segment's page lists, largest profit at risk first, with reasons
-    and offers (which and how many: data.read_segment_customers)."""
+    and offers (which and how many: data/segments.py read_segment_customers)."""
     segments = data.segments
     assert segments is not None
     customers = segments.customers[segments.customers["segment"] == segment]
