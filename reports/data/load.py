@@ -69,7 +69,7 @@ def load_report_data(
         if not has_table(con, "marts", "customer_features"):
             raise ValueError(f"{path}: marts.customer_features is missing; build the warehouse")
         for table, lacking in missing_ml_columns(con).items():
-            log.warning("ml.%s lacks %s: shown as missing", table, ", ".join(lacking))
+            log.warning("ml.%s lacks %s: read as missing", table, ", ".join(lacking))
         runs = read_model_runs(con)
         chosen = latest_training_run(runs)
         features, feature_part = read_features(
