@@ -311,7 +311,7 @@ def end_to_end(table: dict[tuple[int, str], StageResult], customers: int) -> str
 
 def write_plot(results: list[StageResult], stages: list[str], path: Path) -> None:
     """Log-log time vs customers, one line per stage, drawn with the report chart code."""
-    from reports.charts import PALETTE, ChartText, Series, line_chart
+    from reports.figures import PALETTE, ChartText, Series, line_chart
 
     series = []
     for stage in [s for s in stages if ":" not in s and "(" not in s]:  # top-level only

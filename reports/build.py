@@ -14,14 +14,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-from ml.config import ENV_DUCKDB, ENV_REPORTS_DIR, resolve_paths
-from ml.features import MartColumns, mart_columns
 from reports.config import (
     DEFAULT_LIMITS,
     ENV_PROFIT_UNIT,
@@ -30,38 +25,12 @@ from reports.config import (
     MoneyUnits,
     money_units_from_env,
 )
+from reports.contracts import ENV_DUCKDB, ENV_REPORTS_DIR, MartColumns, mart_columns, resolve_paths
 from reports.data import load_report_data
-from reports.i18n import DEFAULT_LANGUAGE, LANGUAGES, Messages
-from reports.site import render_pages
+from reports.rendering.i18n import DEFAULT_LANGUAGE, LANGUAGES, Messages
+from reports.rendering.site import render_pages, write_site
 
 log = logging.getLogger("reports.build")
-
-
-def write_site(pages: dict[str, str], out_dir: Path) -> list[Path]:
-    """Write *pages* into *out_dir*, replacing what was there, all at once.
-
-    The pages go into a fresh sibling directory first; the old site is moved
-    aside and removed only after the new one is in place.
-    """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
-    try:
-        for name, html in pages.items():
-            (staging / name).write_text(html, encoding="utf-8")
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; a report is meant to be shared
-        old = None
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            old.rmdir()
-            out_dir.rename(old)
-        staging.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return [out_dir / name for name in pages]
 
 
 def build_reports(
@@ -110,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
         "--lang",
         choices=LANGUAGES,
         default=DEFAULT_LANGUAGE,
-        help="language of every label and sentence (message catalogue reports/messages/); "
+        help="language of every label and sentence (message catalogue "
+        "reports/rendering/messages/); "
         "default: %(default)s",
     )
     parser.add_argument(

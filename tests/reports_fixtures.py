@@ -19,8 +19,10 @@ shows can be checked against a number written out here:
   112       no        7.0     0.15       low_risk_high_profit    1.05
 
 Risk threshold 0.5, profit threshold 3.5 (thousand roubles). The ml.* tables
-are created from reports.data.ML_COLUMNS, i.e. with the columns the reports
-expect ml/warehouse.py to write.
+are written by the ML step's own writer (ml/warehouse.py write_run), so the
+reports are tested against the tables the ML step really writes; the dbt
+relations (marts, staging, reference, segments) are written as plain tables
+with the columns their yml files describe.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ import duckdb
 import pandas as pd
 
 from ml.features import mart_columns
-from reports.data import ML_COLUMNS
+from ml.warehouse import TABLES as ML_TABLES
+from ml.warehouse import write_run
 
 IDS = list(range(101, 113))
+ALL_IDS = [*IDS, 113]  # with the inactive customer 113
 DECLINED = [True] * 5 + [False] * 7
 PROFIT = [5.0, 4.5, 1.0, 2.0, 6.0, 5.5, 1.5, 2.5, 3.0, 4.0, 0.5, 7.0]
 P_DECLINE = [0.9, 0.8, 0.7, 0.6, 0.55, 0.3, 0.2, 0.1, 0.65, 0.4, 0.05, 0.15]
@@ -102,14 +106,14 @@ def _mart() -> pd.DataFrame:
     return frame
 
 
-def _ml_table(table: str, rows: list[dict]) -> pd.DataFrame:
-    """Rows as a frame with every column ML_COLUMNS expects (missing ones NULL)."""
-    spec = ML_COLUMNS[table]
-    frame = pd.DataFrame(rows)
-    for column, _ in spec.values():
-        if column not in frame:
-            frame[column] = None
-    return frame[[column for column, _ in spec.values()]]
+def ml_rows(table: str, rows: list[dict]) -> pd.DataFrame:
+    """*rows* of ml.*table* with every column the writer declares (those not given NULL)."""
+    return pd.DataFrame(rows).reindex(columns=[column for column, _ in ML_TABLES[table]])
+
+
+def write_ml(con: duckdb.DuckDBPyConnection, tables: dict[str, list[dict]]) -> None:
+    """Write ml.* rows the way the ML step does: through ml/warehouse.py write_run."""
+    write_run(con, {table: ml_rows(table, rows) for table, rows in tables.items()})
 
 
 def make_warehouse(path: Path, hostile: bool = False) -> Path:
@@ -121,213 +125,291 @@ def make_warehouse(path: Path, hostile: bool = False) -> Path:
     mart.loc[mart["favourite_category"] == "Товары для детей", "favourite_category"] = category
     with duckdb.connect(str(path)) as con:
         _insert(con, "marts.customer_features", mart)
-        _insert(
-            con,
-            "marts.customer_audit",
-            pd.DataFrame(
-                {
-                    "customer_id": [113, 113, 104, 107, 108],
-                    "reason": ["inactive_zero_revenue"] * 2
-                    + ["implausible_revenue", "possible_duplicate", "possible_duplicate"],
-                    "action": ["excluded", "excluded", "replaced", "flagged", "flagged"],
-                    "source_file": ["market_money.csv"] * 3 + ["market_file.csv"] * 2,
-                    "source_line": [38, 39, 12, 8, 9],
-                    "period": ["pre_previous_month", "previous_month", "current_month", None, None],
-                    "raw_value": [0.0, 0.0, 99999.0, None, None],
-                    "robust_value": [None, None, 5000.0, None, None],
-                    "duplicate_group_id": [None, None, None, 107, 107],
-                    "detail": [
-                        "zero revenue",
-                        "zero revenue",
-                        h.get("detail", "too high"),
-                        "twin of 108",
-                        "twin of 107",
-                    ],
-                    "audited_at": pd.Timestamp("2026-02-01 00:00:00"),
-                }
-            ),
-        )
-        all_ids = [*IDS, 113]
-        service_raw = ["премиум"] * 4 + ["стандартт", "стандартт"] + ["стандарт"] * 7
-        _insert(
-            con,
-            "staging.stg_shop_export__customers",
-            pd.DataFrame(
-                {
-                    "customer_id": all_ids,
-                    "service_type": ["премиум"] * 4 + ["стандарт"] * 9,
-                    "service_type_raw": service_raw,
-                    "favourite_category": [*list(mart["favourite_category"]), "Кухонная посуда"],
-                    "favourite_category_raw": [
-                        *list(mart["favourite_category"]),
-                        "Кухонная посуда",
-                    ],
-                    "activity_label_raw": ["Снизилась"] * 5 + ["Прежний уровень"] * 8,
-                    "allow_messages_raw": ["да"] * 13,
-                    "source_file": "market_file.csv",
-                    "source_line": list(range(2, 15)),
-                }
-            ),
-        )
-        periods = ["pre_previous_month", "previous_month", "current_month"]
-        revenue = {"pre_previous_month": 4000.0, "previous_month": 4500.0, "current_month": 5000.0}
-        rev_rows = [
-            (
-                cid,
-                period,
-                99999.0
-                if (cid, period) == (104, "current_month")
-                else (0.0 if cid == 113 and period != "current_month" else revenue[period]),
-            )
-            for cid in all_ids
-            for period in periods
-        ]
-        _insert(
-            con,
-            "staging.stg_shop_export__monthly_revenues",
-            pd.DataFrame(
-                {
-                    "customer_id": [r[0] for r in rev_rows],
-                    "period": [r[1] for r in rev_rows],
-                    "revenue": [r[2] for r in rev_rows],
-                    "period_raw": [
-                        {
-                            "pre_previous_month": "препредыдущий_месяц",
-                            "previous_month": "предыдущий_месяц",
-                            "current_month": "текущий_месяц",
-                        }[r[1]]
-                        for r in rev_rows
-                    ],
-                    "source_file": "market_money.csv",
-                    "source_line": list(range(2, 2 + len(rev_rows))),
-                }
-            ),
-        )
-        minutes = {cid: (10, 8) if cid <= 105 else (15, 14) for cid in all_ids}
-        min_rows = [
-            (cid, period, minutes[cid][k])
-            for cid in all_ids
-            for k, period in enumerate(["previous_month", "current_month"])
-        ]
-        _insert(
-            con,
-            "staging.stg_shop_export__monthly_minutes",
-            pd.DataFrame(
-                {
-                    "customer_id": [r[0] for r in min_rows],
-                    "period": [r[1] for r in min_rows],
-                    "minutes": [r[2] for r in min_rows],
-                    "period_raw": [
-                        "предыдцщий_месяц" if r[1] == "previous_month" else "текущий_месяц"
-                        for r in min_rows
-                    ],
-                    "source_file": "market_time.csv",
-                    "source_line": list(range(2, 2 + len(min_rows))),
-                }
-            ),
-        )
-        _insert(
-            con,
-            "staging.stg_shop_export__profits",
-            pd.DataFrame(
-                {
-                    "customer_id": all_ids,
-                    "profit": [*PROFIT, 1.0],
-                    "source_file": "money.csv",
-                    "source_line": list(range(2, 15)),
-                }
-            ),
-        )
-        _insert(
-            con,
-            "reference.label_map",
-            pd.DataFrame(
-                [
-                    ("activity", "Снизилась", "declined"),
-                    ("activity", "Прежний уровень", "same_level"),
-                    ("service_type", "стандарт", "стандарт"),
-                    ("service_type", "стандартт", "стандарт"),
-                    ("service_type", "премиум", "премиум"),
-                    ("allow_messages", "да", "да"),
-                    ("allow_messages", "нет", "нет"),
-                    ("favourite_category", "Товары для детей", "Товары для детей"),
-                    ("favourite_category", "Кухонная посуда", "Кухонная посуда"),
-                    ("period", "препредыдущий_месяц", "pre_previous_month"),
-                    ("period", "предыдущий_месяц", "previous_month"),
-                    ("period", "предыдцщий_месяц", "previous_month"),
-                    ("period", "текущий_месяц", "current_month"),
-                ],
-                columns=["field", "raw_label", "canonical_label"],
-            ),
-        )
-        _insert(
-            con,
-            "reference.feature_reasons",
-            pd.DataFrame(
-                [
-                    (
-                        "promo_purchase_share",
-                        "high",
-                        "buys mostly on promotion",
-                        "покупает в основном по акциям",
-                    ),
-                    (
-                        "pages_per_visit",
-                        "low",
-                        "views few pages per visit",
-                        "смотрит мало страниц за визит",
-                    ),
-                    (
-                        "favourite_category",
-                        "*",
-                        "favourite category «{value}»",
-                        "любимая категория «{value}»",
-                    ),
-                ],
-                columns=["feature", "level", "reason_en", "reason_ru"],
-            ),
-        )
-        _insert(
-            con,
-            "reference.offer_catalogue",
-            pd.DataFrame(
-                [
-                    (
-                        "loyalty_cashback_email",
-                        "promo_purchase_share",
-                        "high",
-                        "email",
-                        1,
-                        h.get("offer", "Loyalty cashback"),
-                        "Кешбэк программы лояльности",
-                    ),
-                    (
-                        "personal_recommendations_site",
-                        "pages_per_visit",
-                        "low",
-                        "site",
-                        1,
-                        "Personal recommendations",
-                        "Персональные рекомендации",
-                    ),
-                ],
-                columns=[
-                    "offer_code",
-                    "driver",
-                    "driver_level",
-                    "channel",
-                    "priority",
-                    "offer_en",
-                    "offer_ru",
-                ],
-            ),
-        )
+        _write_audit(con, h)
+        _write_staged_customers(con, mart)
+        _write_staged_periods(con)
+        _write_label_map(con)
+        _write_feature_reasons(con)
+        _write_offer_catalogue(con, h)
         _write_segments(con, h)
         _write_ml(con, h, run_old, run_new)
     return path
 
 
+def _write_audit(con: duckdb.DuckDBPyConnection, h: dict) -> None:
+    """marts.customer_audit: two zero-revenue months of 113, one replaced revenue, one twin pair."""
+    _insert(
+        con,
+        "marts.customer_audit",
+        pd.DataFrame(
+            {
+                "customer_id": [113, 113, 104, 107, 108],
+                "reason": ["inactive_zero_revenue"] * 2
+                + ["implausible_revenue", "possible_duplicate", "possible_duplicate"],
+                "action": ["excluded", "excluded", "replaced", "flagged", "flagged"],
+                "source_file": ["market_money.csv"] * 3 + ["market_file.csv"] * 2,
+                "source_line": [38, 39, 12, 8, 9],
+                "period": ["pre_previous_month", "previous_month", "current_month", None, None],
+                "raw_value": [0.0, 0.0, 99999.0, None, None],
+                "robust_value": [None, None, 5000.0, None, None],
+                "duplicate_group_id": [None, None, None, 107, 107],
+                "detail": [
+                    "zero revenue",
+                    "zero revenue",
+                    h.get("detail", "too high"),
+                    "twin of 108",
+                    "twin of 107",
+                ],
+                "audited_at": pd.Timestamp("2026-02-01 00:00:00"),
+            }
+        ),
+    )
+
+
+def _write_staged_customers(con: duckdb.DuckDBPyConnection, mart: pd.DataFrame) -> None:
+    """The staged customers (two misspelt «стандартт») and their profits."""
+    service_raw = ["премиум"] * 4 + ["стандартт", "стандартт"] + ["стандарт"] * 7
+    _insert(
+        con,
+        "staging.stg_shop_export__customers",
+        pd.DataFrame(
+            {
+                "customer_id": ALL_IDS,
+                "service_type": ["премиум"] * 4 + ["стандарт"] * 9,
+                "service_type_raw": service_raw,
+                "favourite_category": [*list(mart["favourite_category"]), "Кухонная посуда"],
+                "favourite_category_raw": [
+                    *list(mart["favourite_category"]),
+                    "Кухонная посуда",
+                ],
+                "activity_label_raw": ["Снизилась"] * 5 + ["Прежний уровень"] * 8,
+                "allow_messages_raw": ["да"] * 13,
+                "source_file": "market_file.csv",
+                "source_line": list(range(2, 15)),
+            }
+        ),
+    )
+    _insert(
+        con,
+        "staging.stg_shop_export__profits",
+        pd.DataFrame(
+            {
+                "customer_id": ALL_IDS,
+                "profit": [*PROFIT, 1.0],
+                "source_file": "money.csv",
+                "source_line": list(range(2, 15)),
+            }
+        ),
+    )
+
+
+def _write_staged_periods(con: duckdb.DuckDBPyConnection) -> None:
+    """Staged monthly revenue (104's current month implausible) and minutes
+    (one misspelt period)."""
+    periods = ["pre_previous_month", "previous_month", "current_month"]
+    revenue = {"pre_previous_month": 4000.0, "previous_month": 4500.0, "current_month": 5000.0}
+    rev_rows = [
+        (
+            cid,
+            period,
+            99999.0
+            if (cid, period) == (104, "current_month")
+            else (0.0 if cid == 113 and period != "current_month" else revenue[period]),
+        )
+        for cid in ALL_IDS
+        for period in periods
+    ]
+    _insert(
+        con,
+        "staging.stg_shop_export__monthly_revenues",
+        pd.DataFrame(
+            {
+                "customer_id": [r[0] for r in rev_rows],
+                "period": [r[1] for r in rev_rows],
+                "revenue": [r[2] for r in rev_rows],
+                "period_raw": [
+                    {
+                        "pre_previous_month": "препредыдущий_месяц",
+                        "previous_month": "предыдущий_месяц",
+                        "current_month": "текущий_месяц",
+                    }[r[1]]
+                    for r in rev_rows
+                ],
+                "source_file": "market_money.csv",
+                "source_line": list(range(2, 2 + len(rev_rows))),
+            }
+        ),
+    )
+    minutes = {cid: (10, 8) if cid <= 105 else (15, 14) for cid in ALL_IDS}
+    min_rows = [
+        (cid, period, minutes[cid][k])
+        for cid in ALL_IDS
+        for k, period in enumerate(["previous_month", "current_month"])
+    ]
+    _insert(
+        con,
+        "staging.stg_shop_export__monthly_minutes",
+        pd.DataFrame(
+            {
+                "customer_id": [r[0] for r in min_rows],
+                "period": [r[1] for r in min_rows],
+                "minutes": [r[2] for r in min_rows],
+                "period_raw": [
+                    "предыдцщий_месяц" if r[1] == "previous_month" else "текущий_месяц"
+                    for r in min_rows
+                ],
+                "source_file": "market_time.csv",
+                "source_line": list(range(2, 2 + len(min_rows))),
+            }
+        ),
+    )
+
+
+def _write_label_map(con: duckdb.DuckDBPyConnection) -> None:
+    """reference.label_map: each raw spelling and its canonical label."""
+    _insert(
+        con,
+        "reference.label_map",
+        pd.DataFrame(
+            [
+                ("activity", "Снизилась", "declined"),
+                ("activity", "Прежний уровень", "same_level"),
+                ("service_type", "стандарт", "стандарт"),
+                ("service_type", "стандартт", "стандарт"),
+                ("service_type", "премиум", "премиум"),
+                ("allow_messages", "да", "да"),
+                ("allow_messages", "нет", "нет"),
+                ("favourite_category", "Товары для детей", "Товары для детей"),
+                ("favourite_category", "Кухонная посуда", "Кухонная посуда"),
+                ("period", "препредыдущий_месяц", "pre_previous_month"),
+                ("period", "предыдущий_месяц", "previous_month"),
+                ("period", "предыдцщий_месяц", "previous_month"),
+                ("period", "текущий_месяц", "current_month"),
+            ],
+            columns=["field", "raw_label", "canonical_label"],
+        ),
+    )
+
+
+def _write_feature_reasons(con: duckdb.DuckDBPyConnection) -> None:
+    """reference.feature_reasons: the reasons dbt writes, in both languages."""
+    _insert(
+        con,
+        "reference.feature_reasons",
+        pd.DataFrame(
+            [
+                (
+                    "promo_purchase_share",
+                    "high",
+                    "buys mostly on promotion",
+                    "покупает в основном по акциям",
+                ),
+                (
+                    "pages_per_visit",
+                    "low",
+                    "views few pages per visit",
+                    "смотрит мало страниц за визит",
+                ),
+                (
+                    "favourite_category",
+                    "*",
+                    "favourite category «{value}»",
+                    "любимая категория «{value}»",
+                ),
+            ],
+            columns=["feature", "level", "reason_en", "reason_ru"],
+        ),
+    )
+
+
+def _write_offer_catalogue(con: duckdb.DuckDBPyConnection, h: dict) -> None:
+    """reference.offer_catalogue: two offers, one per driver."""
+    _insert(
+        con,
+        "reference.offer_catalogue",
+        pd.DataFrame(
+            [
+                (
+                    "loyalty_cashback_email",
+                    "promo_purchase_share",
+                    "high",
+                    "email",
+                    1,
+                    h.get("offer", "Loyalty cashback"),
+                    "Кешбэк программы лояльности",
+                ),
+                (
+                    "personal_recommendations_site",
+                    "pages_per_visit",
+                    "low",
+                    "site",
+                    1,
+                    "Personal recommendations",
+                    "Персональные рекомендации",
+                ),
+            ],
+            columns=[
+                "offer_code",
+                "driver",
+                "driver_level",
+                "channel",
+                "priority",
+                "offer_en",
+                "offer_ru",
+            ],
+        ),
+    )
+
+
+def _key_profile() -> pd.DataFrame:
+    """segments.key_segment_profile as dbt wrote it: the key segment against the comparison."""
+    return pd.DataFrame(
+        {
+            "key_segment": KEY,
+            "comparison_segment": COMPARISON,
+            "feature": ["promo_purchase_share", "pages_per_visit", "tenure_days"],
+            "key_n": 3,
+            "key_mean": [0.7333, 2.3333, 266.6667],
+            "key_std": [0.2082, 0.5774, 208.1666],
+            "comparison_n": 3,
+            "comparison_mean": [0.2, 10.6667, 933.3333],
+            "comparison_std": [0.1, 1.5275, 305.5050],
+            "difference": [0.5333, -8.3333, -666.6667],
+            "relative_difference": [2.6667, -0.78125, -0.7143],
+            "standardized_difference": [3.27, -7.21, -2.55],
+            "welch_t": [4.0, -8.8, -1.5],
+            "is_significant": [True, True, False],
+            "difference_rank": [2, 1, 3],
+        }
+    )
+
+
 def _write_segments(con: duckdb.DuckDBPyConnection, h: dict) -> None:
+    """segments.*: each customer's segment, the summary dbt would build, key profile, offers."""
+    _insert(con, "segments.customer_segments", _customer_segments(h))
+    con.execute(
+        """
+        create or replace table segments.segment_summary as
+        select s.segment, any_value(s.segment_name) as segment_name,
+               any_value(s.segment_name_ru) as segment_name_ru,
+               any_value(s.risk_band) as risk_band, any_value(s.profit_band) as profit_band,
+               count(*) as n_customers, count(*) / 12.0 as customer_share,
+               avg(s.p_decline) as mean_p_decline, sum(s.profit) as total_profit,
+               avg(s.profit) as mean_profit, sum(s.profit_at_risk) as total_profit_at_risk,
+               avg(cast(s.allow_messages as integer)) as share_allowing_messages,
+               avg(f.promo_purchase_share) as mean_promo_purchase_share,
+               bool_or(s.is_key_segment) as is_key_segment
+        from segments.customer_segments as s
+        join marts.customer_features as f using (customer_id)
+        group by s.segment
+        """
+    )
+    _insert(con, "segments.key_segment_profile", _key_profile())
+    _insert(con, "segments.customer_recommendations", _recommendations(h))
+
+
+def _customer_segments(h: dict) -> pd.DataFrame:
+    """segments.customer_segments: the table of the module docstring."""
     names = {
         "high_risk_high_profit": (
             h.get("segment_name", "At risk and profitable"),
@@ -360,94 +442,70 @@ def _write_segments(con: duckdb.DuckDBPyConnection, h: dict) -> None:
             "run_id": "train-20260201T000000Z-bbbb",
         }
     )
-    _insert(con, "segments.customer_segments", segments)
-    con.execute(
-        """
-        create or replace table segments.segment_summary as
-        select s.segment, any_value(s.segment_name) as segment_name,
-               any_value(s.segment_name_ru) as segment_name_ru,
-               any_value(s.risk_band) as risk_band, any_value(s.profit_band) as profit_band,
-               count(*) as n_customers, count(*) / 12.0 as customer_share,
-               avg(s.p_decline) as mean_p_decline, sum(s.profit) as total_profit,
-               avg(s.profit) as mean_profit, sum(s.profit_at_risk) as total_profit_at_risk,
-               avg(cast(s.allow_messages as integer)) as share_allowing_messages,
-               avg(f.promo_purchase_share) as mean_promo_purchase_share,
-               bool_or(s.is_key_segment) as is_key_segment
-        from segments.customer_segments as s
-        join marts.customer_features as f using (customer_id)
-        group by s.segment
-        """
-    )
-    _insert(
-        con,
-        "segments.key_segment_profile",
-        pd.DataFrame(
-            {
-                "key_segment": KEY,
-                "comparison_segment": COMPARISON,
-                "feature": ["promo_purchase_share", "pages_per_visit", "tenure_days"],
-                "key_n": 3,
-                "key_mean": [0.7333, 2.3333, 266.6667],
-                "key_std": [0.2082, 0.5774, 208.1666],
-                "comparison_n": 3,
-                "comparison_mean": [0.2, 10.6667, 933.3333],
-                "comparison_std": [0.1, 1.5275, 305.5050],
-                "difference": [0.5333, -8.3333, -666.6667],
-                "relative_difference": [2.6667, -0.78125, -0.7143],
-                "standardized_difference": [3.27, -7.21, -2.55],
-                "welch_t": [4.0, -8.8, -1.5],
-                "is_significant": [True, True, False],
-                "difference_rank": [2, 1, 3],
-            }
-        ),
-    )
-    _insert(
-        con,
-        "segments.customer_recommendations",
-        pd.DataFrame(
-            {
-                "customer_id": [101, 101, 102, 103],
-                "offer_rank": [1, 2, 1, 1],
-                "segment": [KEY, KEY, KEY, "high_risk_low_profit"],
-                "p_decline": [0.9, 0.9, 0.8, 0.7],
-                "profit_at_risk": [4.5, 4.5, 3.6, 0.7],
-                "driver": [
-                    "promo_purchase_share",
-                    "pages_per_visit",
-                    "pages_per_visit",
-                    "promo_purchase_share",
-                ],
-                "driver_level": ["high", "low", "low", "high"],
-                "driver_value": ["0.9", "2", "3", "0.7"],
-                "driver_shap_value": [0.3, 0.2, 0.25, 0.1],
-                "reason": [
-                    "buys mostly on promotion",
-                    "views few pages per visit",
-                    "views few pages per visit",
-                    "buys mostly on promotion",
-                ],
-                "offer_code": [
-                    "loyalty_cashback_email",
-                    "personal_recommendations_site",
-                    "personal_recommendations_site",
-                    "loyalty_cashback_email",
-                ],
-                "offer": [
-                    h.get("offer", "Loyalty cashback"),
-                    "Personal recommendations",
-                    "Personal recommendations",
-                    h.get("offer", "Loyalty cashback"),
-                ],
-                "channel": ["email", "site", "site", "email"],
-                "allow_messages": [True, True, True, False],
-                "run_id": "train-20260201T000000Z-bbbb",
-            }
-        ),
+    return segments
+
+
+def _recommendations(h: dict) -> pd.DataFrame:
+    """segments.customer_recommendations: offers of customers 101, 102 and 103."""
+    return pd.DataFrame(
+        {
+            "customer_id": [101, 101, 102, 103],
+            "offer_rank": [1, 2, 1, 1],
+            "segment": [KEY, KEY, KEY, "high_risk_low_profit"],
+            "p_decline": [0.9, 0.9, 0.8, 0.7],
+            "profit_at_risk": [4.5, 4.5, 3.6, 0.7],
+            "driver": [
+                "promo_purchase_share",
+                "pages_per_visit",
+                "pages_per_visit",
+                "promo_purchase_share",
+            ],
+            "driver_level": ["high", "low", "low", "high"],
+            "driver_value": ["0.9", "2", "3", "0.7"],
+            "driver_shap_value": [0.3, 0.2, 0.25, 0.1],
+            "reason": [
+                "buys mostly on promotion",
+                "views few pages per visit",
+                "views few pages per visit",
+                "buys mostly on promotion",
+            ],
+            "offer_code": [
+                "loyalty_cashback_email",
+                "personal_recommendations_site",
+                "personal_recommendations_site",
+                "loyalty_cashback_email",
+            ],
+            "offer": [
+                h.get("offer", "Loyalty cashback"),
+                "Personal recommendations",
+                "Personal recommendations",
+                h.get("offer", "Loyalty cashback"),
+            ],
+            "channel": ["email", "site", "site", "email"],
+            "allow_messages": [True, True, True, False],
+            "run_id": "train-20260201T000000Z-bbbb",
+        }
     )
 
 
 def _write_ml(con: duckdb.DuckDBPyConnection, h: dict, run_old: str, run_new: str) -> None:
+    """ml.*: an older run with a run row and one candidate, and the newest run with everything."""
     family = h.get("family", "logreg")
+    write_ml(
+        con,
+        {
+            "model_runs": _model_runs(family, run_old, run_new),
+            "model_candidates": _candidates(family, run_old, run_new),
+            "predictions": _predictions(run_new),
+            "shap_values": _shap_values(run_new),
+            "feature_importance": _importance(run_new),
+            "evaluation_curves": _curves(run_new),
+        },
+    )
+
+
+def _model_runs(family: str, run_old: str, run_new: str) -> list[dict]:
+    """ml.model_runs rows of both runs."""
     runs = [
         {
             "run_id": run_old,
@@ -494,6 +552,11 @@ def _write_ml(con: duckdb.DuckDBPyConnection, h: dict, run_old: str, run_new: st
             "shap_output_space": "log_odds",
         },
     ]
+    return runs
+
+
+def _candidates(family: str, run_old: str, run_new: str) -> list[dict]:
+    """ml.model_candidates: three families of the new run, one of the old."""
     candidates = [
         {
             "run_id": run_new,
@@ -537,6 +600,11 @@ def _write_ml(con: duckdb.DuckDBPyConnection, h: dict, run_old: str, run_new: st
             "is_selected": True,
         },
     ]
+    return candidates
+
+
+def _predictions(run_new: str) -> list[dict]:
+    """ml.predictions: P_DECLINE, labelled at the risk threshold; 110–112 held out."""
     predictions = [
         {
             "run_id": run_new,
@@ -547,6 +615,11 @@ def _write_ml(con: duckdb.DuckDBPyConnection, h: dict, run_old: str, run_new: st
         }
         for cid, p in zip(IDS, P_DECLINE, strict=True)
     ]
+    return predictions
+
+
+def _shap_values(run_new: str) -> list[dict]:
+    """ml.shap_values: two numeric features and a categorical one per customer."""
     shap = []
     for i, cid in enumerate(IDS):
         shap.append(
@@ -576,6 +649,11 @@ def _write_ml(con: duckdb.DuckDBPyConnection, h: dict, run_old: str, run_new: st
                 "feature_value_num": None,
             }
         )
+    return shap
+
+
+def _importance(run_new: str) -> list[dict]:
+    """ml.feature_importance of the three features."""
     importance = [
         {
             "run_id": run_new,
@@ -599,6 +677,11 @@ def _write_ml(con: duckdb.DuckDBPyConnection, h: dict, run_old: str, run_new: st
             "permutation_std": 0.0,
         },
     ]
+    return importance
+
+
+def _curves(run_new: str) -> list[dict]:
+    """ml.evaluation_curves: ROC, PR and calibration points of both datasets."""
     curves = []
     for dataset in ("oof", "holdout"):
         for curve, points in {
@@ -619,15 +702,7 @@ def _write_ml(con: duckdb.DuckDBPyConnection, h: dict, run_old: str, run_new: st
                         "bin_count": count,
                     }
                 )
-    for table, rows in (
-        ("model_runs", runs),
-        ("model_candidates", candidates),
-        ("predictions", predictions),
-        ("shap_values", shap),
-        ("feature_importance", importance),
-        ("evaluation_curves", curves),
-    ):
-        _insert(con, f"ml.{table}", _ml_table(table, rows))
+    return curves
 
 
 # --- Reading rendered pages -------------------------------------------------------------------

@@ -177,7 +177,7 @@ def test_every_model_seed_analysis_source_exposure_and_column_is_described(manif
 def _strings_in(package: Path) -> list[str]:
     """Every string literal of a package's modules (SQL and table names live in them)."""
     texts = []
-    for module in sorted(package.glob("*.py")):
+    for module in sorted(package.rglob("*.py")):
         for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 texts.append(node.value)

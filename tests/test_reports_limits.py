@@ -17,11 +17,13 @@ import pandas as pd
 import pytest
 
 from ml.features import mart_columns
-from reports import data as report_data
-from reports import eda, sections
 from reports.build import build_reports
 from reports.config import Limits, MoneyUnits
-from tests.reports_fixtures import IDS, _insert, _ml_table, make_warehouse, table_rows
+from reports.data import export, segments, statistics, summaries
+from reports.data.load import load_report_data
+from reports.data.model import read_shap_points
+from reports.data.warehouse import connect, one_thread
+from tests.reports_fixtures import IDS, make_warehouse, table_rows, write_ml
 
 KEY_PAGE = "segment-high_risk_high_profit.html"
 SMALL = Limits(
@@ -115,7 +117,7 @@ def test_offer_counts_cover_the_whole_segment_even_when_the_list_is_capped(cappe
 
 
 def test_only_the_listed_customers_recommendations_are_read(warehouse):
-    data = report_data.load_report_data(warehouse, mart_columns(), Limits(segment_customers=1))
+    data = load_report_data(warehouse, mart_columns(), Limits(segment_customers=1))
     segments = data.segments
     assert sorted(segments.customers["customer_id"]) == [101, 106, 107, 109]  # top of each
     # 102 and 103 have offers but are not listed
@@ -125,21 +127,21 @@ def test_only_the_listed_customers_recommendations_are_read(warehouse):
 def test_other_segments_profiles_from_sql_moments_match_the_pandas_rule(warehouse):
     columns = mart_columns()
     segment = "low_risk_low_profit"
-    with report_data.connect(warehouse) as con:
-        moments = report_data.read_segment_moments(con, columns, [segment])
-        mart, _ = report_data.read_features(con, columns)
+    with connect(warehouse) as con:
+        moments = segments.read_segment_moments(con, columns, [segment])
+        mart, _ = export.read_features(con, columns)
         members = con.execute(
             "select customer_id from segments.customer_segments where segment = ?", [segment]
         ).fetchall()
     inside = mart[columns.id].isin({m for (m,) in members})
-    features = report_data.profile_features(columns)
-    expected = eda.welch_profile(mart[inside], mart[~inside], features)
-    got = eda.sort_profile(
+    features = segments.profile_features(columns)
+    expected = statistics.welch_profile(mart[inside], mart[~inside], features)
+    got = statistics.sort_profile(
         [
-            eda.welch_row(
+            statistics.welch_row(
                 r["feature"],
-                eda.Moments.from_aggregates(r["n"], r["mean"], r["std"]),
-                eda.Moments.from_aggregates(
+                statistics.Moments.from_aggregates(r["n"], r["mean"], r["std"]),
+                statistics.Moments.from_aggregates(
                     r["comparison_n"], r["comparison_mean"], r["comparison_std"]
                 ),
             )
@@ -172,14 +174,14 @@ def _shap_warehouse(path: Path, n: int) -> Path:
         for cid in range(1, n + 1)
     ]
     with duckdb.connect(str(path)) as con:
-        _insert(con, "ml.shap_values", _ml_table("shap_values", rows))
+        write_ml(con, {"shap_values": rows})
     return path
 
 
 def test_the_thinned_shap_read_keeps_the_dots_the_chart_would_pick_from_all(tmp_path):
     warehouse = _shap_warehouse(tmp_path / "shap.duckdb", 1000)
-    with report_data.connect(warehouse) as con:
-        dots, counts = report_data.read_shap_points(con, "run-a", per_feature=50)
+    with connect(warehouse) as con:
+        dots, counts = read_shap_points(con, "run-a", per_feature=50)
         everything = con.execute(
             "select * from ml.shap_values where run_id = 'run-a' order by customer_id"
         ).df()
@@ -190,7 +192,7 @@ def test_the_thinned_shap_read_keeps_the_dots_the_chart_would_pick_from_all(tmp_
         ranked = everything[everything["feature"] == feature].sort_values(
             ["shap_value", "customer_id"], kind="stable"
         )
-        expected = ranked.iloc[sections.sample_evenly(len(ranked), 50)]
+        expected = ranked.iloc[summaries.sample_evenly(len(ranked), 50)]
         assert got["customer_id"].tolist() == expected["customer_id"].tolist()
         assert got["shap_value"].tolist() == expected["shap_value"].tolist()
         assert got["shap_value"].is_monotonic_increasing
@@ -198,8 +200,8 @@ def test_the_thinned_shap_read_keeps_the_dots_the_chart_would_pick_from_all(tmp_
 
 def test_below_the_limit_every_shap_value_is_a_dot(tmp_path):
     warehouse = _shap_warehouse(tmp_path / "shap.duckdb", 30)
-    with report_data.connect(warehouse) as con:
-        dots, counts = report_data.read_shap_points(con, "run-b", per_feature=400)
+    with connect(warehouse) as con:
+        dots, counts = read_shap_points(con, "run-b", per_feature=400)
     assert counts == {"category": 30, "x": 30}
     assert len(dots) == 60 and set(dots["customer_id"]) == set(range(1, 31))
 
@@ -242,10 +244,10 @@ def test_an_eda_of_every_customer_mentions_no_sample(full):
 
 def test_the_eda_sample_is_a_fixed_random_subset(warehouse):
     columns = mart_columns()
-    with report_data.connect(warehouse) as con:
-        first, part = report_data.read_features(con, columns, limit=8, seed=1)
-        again, _ = report_data.read_features(con, columns, limit=8, seed=1)
-        whole, whole_part = report_data.read_features(con, columns, limit=12, seed=1)
+    with connect(warehouse) as con:
+        first, part = export.read_features(con, columns, limit=8, seed=1)
+        again, _ = export.read_features(con, columns, limit=8, seed=1)
+        whole, whole_part = export.read_features(con, columns, limit=12, seed=1)
     assert (part.n, part.n_total, part.is_partial) == (8, 12, True)
     assert (whole_part.n, whole_part.is_partial) == (12, False)
     assert first[columns.id].tolist() == again[columns.id].tolist()
@@ -283,6 +285,6 @@ def test_the_audit_list_is_capped_per_reason_and_says_so(capped, full):
 def test_sums_of_doubles_run_on_one_thread_and_the_setting_is_restored():
     with duckdb.connect() as con:
         con.execute("set threads = 2")
-        with report_data._one_thread(con):
+        with one_thread(con):
             assert con.execute("select current_setting('threads')").fetchall() == [(1,)]
         assert con.execute("select current_setting('threads')").fetchall() == [(2,)]

@@ -10,7 +10,7 @@ import pytest
 from reports import build
 from reports.build import build_reports
 from reports.config import ENV_PROFIT_UNIT, ENV_REVENUE_UNIT, MoneyUnits, money_units_from_env
-from reports.i18n import Messages
+from reports.rendering.i18n import Messages
 from tests.reports_fixtures import make_warehouse, table_rows
 
 # --- The setting ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The reports' building blocks: number formats, statistics, label fixes, charts, sections."""
+"""The reports' building blocks: number formats, statistics, label fixes, charts, summaries."""
 
 from __future__ import annotations
 
@@ -8,10 +8,18 @@ import duckdb
 import pandas as pd
 import pytest
 
-from reports import charts, data, eda, sections
-from reports.charts import ChartText
-from reports.i18n import Messages, format_number, format_p_value, format_percent, placeholders
-from reports.quality import label_fixes
+from reports import figures
+from reports.data import segments, statistics, summaries
+from reports.data.quality import label_fixes
+from reports.figures import ChartText
+from reports.rendering import naming
+from reports.rendering.i18n import (
+    Messages,
+    format_number,
+    format_p_value,
+    format_percent,
+    placeholders,
+)
 
 # --- Number formats ---------------------------------------------------------------------------
 
@@ -24,6 +32,17 @@ def test_numbers_get_the_languages_separators():
 def test_negative_numbers_use_a_minus_sign_and_zero_has_no_sign():
     assert format_number(-8.333, 2, "en") == "\u22128.33"
     assert format_number(-0.001, 2, "en") == "0.00"
+
+
+def test_numbers_round_their_exact_value_half_to_even():
+    assert format_number(2.675, 2) == "2.67"  # the float is 2.67499999…
+    assert format_number(0.125, 2) == "0.12"  # exactly half: to the even digit
+    assert format_number(0.375, 2) == "0.38"
+
+
+def test_infinity_keeps_its_sign():
+    assert format_number(float("-inf"), 1, "ru") == "\u2212∞"
+    assert format_number(float("inf"), 1, "en") == "∞"
 
 
 def test_missing_numbers_show_a_dash():
@@ -71,7 +90,7 @@ def test_a_missing_message_key_names_the_key():
 def test_mann_whitney_of_fully_separated_classes():
     values = pd.Series([1, 2, 3, 10, 11, 12])
     declined = pd.Series([True, True, True, False, False, False])
-    result = eda.compare_numeric("x", values, declined)
+    result = statistics.compare_numeric("x", values, declined)
     # U of the decliners is 0: every decliner is below every stayer
     assert result.u_statistic == 0.0
     assert result.rank_biserial == -1.0
@@ -83,14 +102,24 @@ def test_mann_whitney_of_fully_separated_classes():
 def test_cramers_v_of_a_perfect_and_of_no_association():
     perfect = pd.DataFrame([[5, 0], [0, 5]])
     none = pd.DataFrame([[5, 5], [5, 5]])
-    assert eda.cramers_v(perfect) == pytest.approx(1.0)
-    assert eda.cramers_v(none) == pytest.approx(0.0)
+    assert statistics.cramers_v(perfect) == pytest.approx(1.0)
+    assert statistics.cramers_v(none) == pytest.approx(0.0)
+
+
+def test_cramers_v_of_a_two_by_two_table_written_out():
+    # expected counts 12, 18 / 28, 42: chi² = 4/12 + 4/18 + 4/28 + 4/42 = 0.79365
+    table = pd.DataFrame([[10, 20], [30, 40]])
+    assert statistics.cramers_v(table) == pytest.approx((0.79365 / 100) ** 0.5, rel=1e-4)
+
+
+def test_cramers_v_of_a_single_level_is_zero():
+    assert statistics.cramers_v(pd.DataFrame([[4, 6]])) == 0.0
 
 
 def test_chi_square_of_a_categorical_feature():
     values = pd.Series(["a", "a", "a", "b", "b", "b", "b", "b"])
     declined = pd.Series([True, True, True, True, False, False, False, False])
-    result = eda.compare_categorical("x", values, declined)
+    result = statistics.compare_categorical("x", values, declined)
     # table [[3, 0], [1, 4]]: chi2 = 8 * (3*4 - 0*1)^2 / (3 * 5 * 4 * 4) = 4.8
     assert result.chi2 == pytest.approx(4.8)
     assert result.cramers_v == pytest.approx(math.sqrt(4.8 / 8))
@@ -100,21 +129,21 @@ def test_chi_square_of_a_categorical_feature():
 
 def test_correlation_ratio_is_one_when_categories_explain_everything():
     categories = pd.Series(["a", "a", "b", "b"])
-    assert eda.correlation_ratio(categories, pd.Series([1, 1, 5, 5])) == pytest.approx(1.0)
+    assert statistics.correlation_ratio(categories, pd.Series([1, 1, 5, 5])) == pytest.approx(1.0)
     # means 2 and 3 around 2.5: between = 2 * 0.25 * 2 = 1; total = 1 + 1 + 1 + 1 + ... = 5
     values = pd.Series([1.0, 3.0, 2.0, 4.0])
-    assert eda.correlation_ratio(categories, values) == pytest.approx(math.sqrt(1 / 5))
+    assert statistics.correlation_ratio(categories, values) == pytest.approx(math.sqrt(1 / 5))
 
 
 def test_holm_adjusts_the_smallest_p_value_most():
-    assert eda.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
-    assert math.isnan(eda.holm([float("nan"), 0.5])[0])
+    assert statistics.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert math.isnan(statistics.holm([float("nan"), 0.5])[0])
 
 
 def test_strong_pairs_are_flagged_from_point_seven():
     frame = pd.DataFrame({"a": [1, 2, 3, 4], "b": [2, 4, 6, 8], "c": [4, 1, 3, 2]})
-    matrix = eda.association_matrix(frame, ["a", "b", "c"], set())
-    pairs = eda.strong_pairs(matrix)
+    matrix = statistics.association_matrix(frame, ["a", "b", "c"], set())
+    pairs = statistics.strong_pairs(matrix)
     assert [(p.a, p.b, p.method) for p in pairs] == [("a", "b", "spearman")]
     assert pairs[0].value == pytest.approx(1.0)
 
@@ -122,7 +151,7 @@ def test_strong_pairs_are_flagged_from_point_seven():
 def test_welch_profile_matches_the_dbt_formula():
     group = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
     rest = pd.DataFrame({"x": [4.0, 5.0, 6.0]})
-    (row,) = eda.welch_profile(group, rest, ["x"])
+    (row,) = statistics.welch_profile(group, rest, ["x"])
     # difference -3, both SDs 1: standardized -3, t = -3 / sqrt(1/3 + 1/3)
     assert row.difference == -3.0
     assert row.standardized_difference == pytest.approx(-3.0)
@@ -131,7 +160,7 @@ def test_welch_profile_matches_the_dbt_formula():
 
 
 def test_integer_features_get_one_histogram_bin_per_value():
-    edges = eda.histogram_edges(pd.Series([1, 2, 2, 4]))
+    edges = statistics.histogram_edges(pd.Series([1, 2, 2, 4]))
     assert list(edges) == [0.5, 1.5, 2.5, 3.5, 4.5]
 
 
@@ -180,19 +209,19 @@ def test_a_typo_is_a_fix_even_when_the_correct_spelling_never_occurs():
 
 
 def test_nice_ticks_are_round_numbers():
-    assert charts.nice_ticks(0, 1, 5) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
-    assert charts.nice_ticks(0, 800, 4) == [0, 200, 400, 600, 800]
+    assert figures.nice_ticks(0, 1, 5) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert figures.nice_ticks(0, 800, 4) == [0, 200, 400, 600, 800]
 
 
 def test_swarm_offsets_stack_dots_alternately_and_deterministically():
-    assert charts.swarm_offsets([10.0, 10.5, 11.0, 50.0], 2.0, 20.0) == [-0.0, 2.0, -2.0, -0.0]
+    assert figures.swarm_offsets([10.0, 10.5, 11.0, 50.0], 2.0, 20.0) == [-0.0, 2.0, -2.0, -0.0]
 
 
 def test_a_chart_has_title_description_axis_labels_and_escaped_text():
-    svg = charts.line_chart(
+    svg = figures.line_chart(
         "c1",
         ChartText("T<i>", "X axis", "Y axis", "desc & more", "note"),
-        [charts.Series("<script>", [0, 1], [0, 1], "#000000")],
+        [figures.Series("<script>", [0, 1], [0, 1], "#000000")],
         fmt_x=str,
         fmt_y=str,
     )
@@ -204,7 +233,7 @@ def test_a_chart_has_title_description_axis_labels_and_escaped_text():
 
 
 def test_value_ranks_share_ties():
-    assert charts.value_ranks([3.0, 1.0, 2.0, 2.0]) == [1.0, 0.0, 0.5, 0.5]
+    assert figures.value_ranks([3.0, 1.0, 2.0, 2.0]) == [1.0, 0.0, 0.5, 0.5]
 
 
 # --- Sections ---------------------------------------------------------------------------------
@@ -218,7 +247,7 @@ def test_confusion_counts_offers_at_the_threshold():
             "declined": [True, False, True, False],
         }
     )
-    result = sections.confusion(predictions, 0.5)
+    result = summaries.confusion(predictions, 0.5)
     assert (result.tp, result.fp, result.fn, result.tn) == (1, 1, 1, 1)
     assert result.precision == 0.5 and result.recall == 0.5
 
@@ -240,7 +269,7 @@ def test_offers_by_channel_count_offers_and_customers_of_the_segment_only():
         con.execute("create schema segments")
         con.register("recs", recs)
         con.execute("create table segments.customer_recommendations as select * from recs")
-        by_channel, by_code = data.read_offer_counts(con)
+        by_channel, by_code = segments.read_offer_counts(con)
     key = by_channel[by_channel["segment"] == "k"].drop(columns="segment")
     assert key.values.tolist() == [["site", 2, 2], ["email", 1, 1]]
     key = by_code[by_code["segment"] == "k"].drop(columns="segment")
@@ -248,7 +277,7 @@ def test_offers_by_channel_count_offers_and_customers_of_the_segment_only():
 
 
 def test_slugs_are_file_safe_and_unique():
-    assert sections.unique_slugs(["a b", "a/b", "ok"]) == {"a b": "a-b", "a/b": "a-b-2", "ok": "ok"}
+    assert naming.unique_slugs(["a b", "a/b", "ok"]) == {"a b": "a-b", "a/b": "a-b-2", "ok": "ok"}
 
 
 def test_reasons_are_reworded_in_the_readers_language():
@@ -269,10 +298,10 @@ def test_reasons_are_reworded_in_the_readers_language():
         ],
         columns=["feature", "level", "reason_en", "reason_ru"],
     )
-    to_ru = sections.reason_translator(reasons, "ru")
+    to_ru = naming.reason_translator(reasons, "ru")
     assert to_ru("buys mostly on promotion") == "покупает в основном по акциям"
     assert to_ru("favourite category «Кухонная посуда»") == "любимая категория «Кухонная посуда»"
     assert to_ru("unknown reason") == "unknown reason"
-    assert sections.reason_translator(reasons, "en")("покупает в основном по акциям") == (
+    assert naming.reason_translator(reasons, "en")("покупает в основном по акциям") == (
         "buys mostly on promotion"
     )

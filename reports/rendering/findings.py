@@ -12,16 +12,10 @@ from collections.abc import Sequence
 import pandas as pd
 from markupsafe import Markup
 
-from reports.eda import Association, CategoricalComparison, NumericComparison
-from reports.i18n import Messages
-from reports.sections import ClassBalance, Confusion
-
-
-def _finite(value: object) -> bool:
-    try:
-        return math.isfinite(float(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
+from reports.data.statistics import Association, CategoricalComparison, NumericComparison
+from reports.data.summaries import ClassBalance, Confusion
+from reports.rendering.common import finite
+from reports.rendering.i18n import Messages
 
 
 def class_balance_finding(t: Messages, balance: ClassBalance) -> Markup:
@@ -68,10 +62,10 @@ def key_segment_finding(t: Messages, summary: pd.DataFrame, name: str) -> Markup
 def model_finding(
     t: Messages, family: str, holdout_auc: float | None, confusion: Confusion | None
 ) -> Markup | None:
-    if holdout_auc is None or not _finite(holdout_auc):
+    if holdout_auc is None or not finite(holdout_auc):
         return None
     sentence = t("finding.model", family=family, auc=t.number(holdout_auc, 3))
-    if confusion is not None and _finite(confusion.recall) and _finite(confusion.precision):
+    if confusion is not None and finite(confusion.recall) and finite(confusion.precision):
         sentence += Markup(" ") + t(
             "finding.threshold",
             threshold=t.number(confusion.threshold, 2),
@@ -82,7 +76,7 @@ def model_finding(
 
 
 def top_driver_finding(t: Messages, importance: pd.DataFrame) -> Markup | None:
-    ranked = importance.dropna(subset=["mean_abs_shap"])
+    ranked = importance.dropna(subset=["shap_mean_abs"])
     if ranked.empty:
         return None
     top = ranked.iloc[:3]
@@ -90,7 +84,7 @@ def top_driver_finding(t: Messages, importance: pd.DataFrame) -> Markup | None:
     return t(
         "finding.top_drivers",
         first=names[0],
-        value=t.number(top["mean_abs_shap"].iloc[0], 3),
+        value=t.number(top["shap_mean_abs"].iloc[0], 3),
         others=", ".join(names[1:]) or "—",
     )
 
@@ -139,7 +133,7 @@ def eda_numeric_finding(
         (
             (abs(c.rank_biserial), c, p)
             for c, p in zip(comparisons, adjusted, strict=True)
-            if _finite(p) and p < 0.05 and _finite(c.rank_biserial)
+            if finite(p) and p < 0.05 and finite(c.rank_biserial)
         ),
         key=lambda item: (-item[0], item[1].feature),
     )
@@ -161,13 +155,11 @@ def eda_numeric_finding(
 def eda_categorical_finding(
     t: Messages, comparisons: Sequence[CategoricalComparison], adjusted: Sequence[float]
 ) -> Markup | None:
-    candidates = [
-        (c, p) for c, p in zip(comparisons, adjusted, strict=True) if _finite(c.cramers_v)
-    ]
+    candidates = [(c, p) for c, p in zip(comparisons, adjusted, strict=True) if finite(c.cramers_v)]
     if not candidates:
         return None
     c, p = max(candidates, key=lambda item: (item[0].cramers_v, item[0].feature))
-    key = "finding.eda_categorical" if _finite(p) and p < 0.05 else "finding.eda_categorical_ns"
+    key = "finding.eda_categorical" if finite(p) and p < 0.05 else "finding.eda_categorical_ns"
     return t(key, feature=t.feature(c.feature), v=t.number(c.cramers_v, 2), p=t.p_value(p))
 
 

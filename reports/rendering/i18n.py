@@ -1,9 +1,9 @@
 """Message catalogues and locale-aware number formatting for the reports.
 
-Every word a page shows comes from `reports/messages/<lang>.json`, so the
+Every word a page shows comes from `reports/rendering/messages/<lang>.json`, so the
 English and Russian sites differ only in the catalogue they load. Numbers are
-formatted here, once, with the language's separators: a manager in the shop
-reads «1 234,5», an English reader «1,234.5»; money amounts get the unit
+formatted here, once, with the language's separators (Babel's locale data): a
+manager in the shop reads «1 234,5», an English reader «1,234.5»; money amounts get the unit
 the shop set (reports/config.py `MoneyUnits`), none by default.
 """
 
@@ -13,10 +13,12 @@ import json
 import math
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
+from babel.numbers import format_decimal
 from markupsafe import Markup
 
 from reports.config import MoneyUnits
@@ -32,22 +34,6 @@ MINUS = "\u2212"
 # Units whose text is the shop's setting, not a catalogue message.
 MONEY = ("revenue", "profit")
 
-
-@dataclass(frozen=True)
-class NumberStyle:
-    """How one language writes numbers."""
-
-    thousands: str
-    decimal: str
-    percent: str  # a format with {value}
-
-
-NUMBER_STYLES = {
-    "en": NumberStyle(thousands=",", decimal=".", percent="{value}%"),
-    # Russian typography: non-breaking space between thousands, comma for
-    # decimals, a (non-breaking) space before the percent sign.
-    "ru": NumberStyle(thousands="\u00a0", decimal=",", percent="{value}\u00a0%"),
-}
 
 # Display hints: which unit a mart column is measured in (see the column
 # descriptions in dbt_project/models/marts/_marts__models.yml). A column not
@@ -76,24 +62,32 @@ def _is_missing(value: object) -> bool:
 
 
 def format_number(value: object, decimals: int = 0, lang: str = DEFAULT_LANGUAGE) -> str:
-    """*value* rounded to *decimals* places with the language's separators; '—' when missing."""
+    """*value* rounded to *decimals* places with the language's separators; '—' when missing.
+
+    Separators come from the locale data (CLDR, through Babel): «1,234.5» in
+    English, «1 234,5» with a non-breaking space in Russian. The sign is ours:
+    a value that rounds to zero gets none (no «−0»), a negative one U+2212
+    (infinity is the locale's «∞»).
+    The exact binary value is rounded (Decimal of the float), half to even,
+    as Python's own formatting does.
+    """
     if _is_missing(value):
         return MISSING
-    style = NUMBER_STYLES[lang]
     number = float(value)  # type: ignore[arg-type]
-    text = f"{abs(number):,.{decimals}f}"
-    if set(text.strip("0,.")) == set():  # rounds to zero: no "-0"
-        number = 0.0
-    text = text.replace(",", "\x00").replace(".", style.decimal).replace("\x00", style.thousands)
-    return (MINUS if number < 0 else "") + text
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    text = format_decimal(Decimal(abs(number)), format=pattern, locale=lang)
+    rounds_to_zero = math.isfinite(number) and not any(ch in "123456789" for ch in text)
+    return (MINUS if number < 0 and not rounds_to_zero else "") + text
 
 
 def format_percent(value: object, decimals: int = 1, lang: str = DEFAULT_LANGUAGE) -> str:
-    """A fraction (0.123) as a percentage ('12.3%' / '12,3 %')."""
+    """A fraction (0.123) as a percentage ('12.3%' / '12,3 %'): where the sign goes and
+    the space before it are the locale's (CLDR percent pattern)."""
     if _is_missing(value):
         return MISSING
     number = format_number(float(value) * 100, decimals, lang)  # type: ignore[arg-type]
-    return NUMBER_STYLES[lang].percent.format(value=number)
+    pattern = Locale.parse(lang).percent_formats[None]
+    return pattern.prefix[0] + number + pattern.suffix[0]
 
 
 def format_p_value(value: object, lang: str = DEFAULT_LANGUAGE) -> str:

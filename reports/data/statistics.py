@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.stats.contingency import association as contingency_association
 
 SIGNIFICANCE = 0.05
 # |association| at or above which two features are flagged as multicollinear.
@@ -90,12 +91,12 @@ def contingency(x: pd.Series, y: pd.Series) -> pd.DataFrame:
 
 
 def cramers_v(table: pd.DataFrame) -> float:
-    """Cramér's V of a contingency table (no bias correction; 0 for a single row or column)."""
-    observed = table.to_numpy(dtype=float)
+    """Cramér's V of a table of counts (no bias correction; 0 for a single row or column)."""
+    observed = table.to_numpy()
     if min(observed.shape) < 2 or observed.sum() == 0:
         return 0.0
-    chi2 = stats.chi2_contingency(observed, correction=False).statistic
-    return float(math.sqrt(chi2 / (observed.sum() * (min(observed.shape) - 1))))
+    cramer = contingency_association(observed.astype(np.int64), method="cramer", correction=False)
+    return float(cramer)
 
 
 def compare_categorical(
