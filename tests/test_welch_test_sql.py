@@ -90,7 +90,9 @@ def test_p_value_matches_scipy_over_the_range_profiles_meet(compiled):
     con = duckdb.connect()
     con.register("t_inputs", grid)
     got = con.execute(compiled["p_value"]).df().set_index("id").sort_index()["p_value"]
-    expected = np.array([reference_p_value(t, df) for t, df in zip(grid["t"], grid["df"])])
+    expected = np.array(
+        [reference_p_value(t, df) for t, df in zip(grid["t"], grid["df"], strict=True)]
+    )
     absolute = np.abs(got.to_numpy() - expected)
     relative = np.where(expected >= 1e-12, absolute / np.maximum(expected, 1e-300), 0.0)
     assert len(got) == len(grid)

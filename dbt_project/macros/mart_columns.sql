@@ -17,3 +17,21 @@
     {%- endif -%}
     {{ return(names) }}
 {% endmacro %}
+
+
+{#- The features a segment profile compares: the numeric ones, and the
+    yes/no ones (categorical with data_type boolean) as shares. The reports
+    read the profile model, so this is the one place that says which. -#}
+{% macro profile_features() %}
+    {%- set names = mart_columns(['numeric']) -%}
+    {%- if execute -%}
+        {%- set node = graph.nodes['model.one_click.customer_features'] -%}
+        {%- for name in mart_columns(['categorical']) -%}
+            {%- if (node.columns[name].data_type or '') | lower
+                    == 'boolean' -%}
+                {%- do names.append(name) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(names) }}
+{% endmacro %}

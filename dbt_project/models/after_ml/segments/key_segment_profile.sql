@@ -1,11 +1,10 @@
 -- The key segment (var `key_segment`, default high_risk_high_profit: the
 -- customers worth keeping) against the comparable low-risk group (var
--- `comparison_segment`, default low_risk_high_profit), feature by feature.
--- A difference is called significant when Welch's t statistic is at least
--- 1.96 in absolute value (two-sided 5 % under the normal approximation,
--- sound for groups of a few dozen customers or more) and both groups have
--- at least 2 customers.
-{%- set numeric = mart_columns(['numeric']) %}
+-- `comparison_segment`, default low_risk_high_profit), feature by feature:
+-- the two segments' moments from segment_feature_profile, compared by the
+-- same Welch test (macros/welch_test.sql). A difference is significant when
+-- the two-sided p-value is below var `profile_significance_level` (0.05).
+-- Only features with at least 2 customers in each group are listed.
 {%- set key_segment = var('key_segment', 'high_risk_high_profit') %}
 {%- set comparison_segment = var(
     'comparison_segment', 'low_risk_high_profit'
@@ -13,73 +12,39 @@
 
 with
 
-segments as (
-    select * from {{ ref('customer_segments') }}
+profile as (
+    select * from {{ ref('segment_feature_profile') }}
 ),
 
-customers as (
-    select * from {{ ref('customer_features') }}
-),
-
-long_values as (
-    {%- for feature in numeric + ['allow_messages'] %}
-        select
-            segments.segment,
-            '{{ feature }}' as feature,
-            cast(customers.{{ feature }} as double) as feature_value
-        from segments
-        inner join customers on segments.customer_id = customers.customer_id
-        where segments.segment in (
-                '{{ key_segment }}', '{{ comparison_segment }}'
-            )
-        {{ "union all" if not loop.last }}
-    {%- endfor %}
-),
-
-per_group as (
+moments as (
     select
-        feature,
-        avg(feature_value) filter (where segment = '{{ key_segment }}')
-            as key_mean,
-        stddev_samp(feature_value) filter (where segment = '{{ key_segment }}')
-            as key_std,
-        count(*) filter (where segment = '{{ key_segment }}') as key_n,
-        avg(feature_value) filter (where segment = '{{ comparison_segment }}')
-            as comparison_mean,
-        stddev_samp(feature_value) filter (
-            where segment = '{{ comparison_segment }}'
-        ) as comparison_std,
-        count(*) filter (where segment = '{{ comparison_segment }}')
-            as comparison_n
-    from long_values
-    group by feature
+        key_side.feature,
+        key_side.n,
+        key_side.mean,
+        key_side.std,
+        comparison_side.n as comparison_n,
+        comparison_side.mean as comparison_mean,
+        comparison_side.std as comparison_std
+    from profile as key_side
+    inner join profile as comparison_side
+        on key_side.feature = comparison_side.feature
+    where
+        key_side.segment = '{{ key_segment }}'
+        and comparison_side.segment = '{{ comparison_segment }}'
+        and key_side.n >= 2
+        and comparison_side.n >= 2
 ),
 
-compared as (
-    select
-        *,
-        key_mean - comparison_mean as difference,
-        (key_mean - comparison_mean) / nullif(abs(comparison_mean), 0)
-            as relative_difference,
-        (key_mean - comparison_mean)
-        / nullif(sqrt((key_std ^ 2 + comparison_std ^ 2) / 2), 0)
-            as standardized_difference,
-        (key_mean - comparison_mean)
-        / nullif(
-            sqrt(key_std ^ 2 / key_n + comparison_std ^ 2 / comparison_n), 0
-        ) as welch_t
-    from per_group
-    where key_n >= 2 and comparison_n >= 2
-),
+{{ welch_test_ctes('moments', ['feature'], 'compared') }},
 
 final as (
     select
         '{{ key_segment }}' as key_segment,
         '{{ comparison_segment }}' as comparison_segment,
         feature,
-        key_n,
-        key_mean,
-        key_std,
+        n as key_n,
+        mean as key_mean,
+        std as key_std,
         comparison_n,
         comparison_mean,
         comparison_std,
@@ -87,7 +52,9 @@ final as (
         relative_difference,
         standardized_difference,
         welch_t,
-        coalesce(abs(welch_t) >= 1.96, false) as is_significant,
+        welch_df,
+        p_value,
+        is_significant,
         row_number() over (
             order by abs(coalesce(standardized_difference, 0)) desc, feature asc
         ) as difference_rank
