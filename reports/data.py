@@ -251,8 +251,9 @@ class SegmentData:
     risk_threshold: float | None
     profit_threshold: float | None
     key_profile: pd.DataFrame
-    # Feature means and SDs of each segment dbt did not profile, against all
-    # other customers: segment, feature, n, mean, std, comparison_n, …
+    # Each segment key_profile does not cover against all other customers
+    # (segments.segment_feature_profile): segment, feature, n, mean, std,
+    # comparison_n, …, welch_t, p_value, is_significant, difference_rank.
     moments: pd.DataFrame
     offers_by_channel: pd.DataFrame  # segment, channel, n_offers, n_customers
     offers_by_code: pd.DataFrame  # segment, offer_code, channel, driver, offer, n_customers
@@ -883,62 +884,19 @@ def read_offer_counts(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.
     return by_channel, by_code
 
 
-def profile_features(columns: MartColumns) -> list[str]:
-    """The features a segment profile compares: numeric ones and yes/no ones (as shares)."""
-    booleans = [c for c in columns.categorical if columns.data_types.get(c) == "boolean"]
-    return [*columns.numeric, *booleans]
-
-
-def read_segment_moments(
-    con: duckdb.DuckDBPyConnection, columns: MartColumns, segments: list[str]
-) -> pd.DataFrame:
-    """Count, mean and sample SD of each profile feature in each of *segments* and in all
-    other active customers: segment, feature, n, mean, std, comparison_n, comparison_mean,
-    comparison_std (eda.welch_row turns them into a profile row).
-
-    Computed over every customer here rather than from frames of customers,
-    which at a million customers would be the mart in memory.
+def read_segment_profiles(con: duckdb.DuckDBPyConnection, segments: list[str]) -> pd.DataFrame:
+    """Rows of dbt model segments.segment_feature_profile for *segments*: each against
+    all other customers, feature by feature, with Welch's test; in difference_rank order.
     """
-    names = ["segment", "feature", "n", "mean", "std"]
-    names += ["comparison_n", "comparison_mean", "comparison_std"]
-    features = profile_features(columns)
-    if not segments or not features:
-        return pd.DataFrame(columns=names)
-    stats = ", ".join(
-        f"avg(cast({_quote(f)} as double)) as {_quote('mean:' + f)}, "
-        f"stddev_samp(cast({_quote(f)} as double)) as {_quote('std:' + f)}"
-        for f in features
+    return _df(
+        con,
+        """
+        select * from segments.segment_feature_profile
+        where list_contains(?, segment)
+        order by segment, difference_rank
+        """,
+        [list(segments)],
     )
-    with _one_thread(con):
-        wide = _df(
-            con,
-            f"""
-            with member as (
-                select f.*, s.segment as _segment
-                from marts.customer_features as f
-                left join segments.customer_segments as s
-                    on f.{_quote(columns.id)} = s.customer_id
-            )
-            select wanted.segment, coalesce(member._segment = wanted.segment, false) as inside,
-                   count(*) as n, {stats}
-            from (select unnest(?) as segment) as wanted
-            cross join member
-            group by all
-            """,
-            [list(segments)],
-        )
-    rows = []
-    for segment in segments:
-        sides = {bool(r["inside"]): r for r in wide[wide["segment"] == segment].to_dict("records")}
-        inside, rest = sides.get(True, {}), sides.get(False, {})
-        for f in features:
-            rows.append([segment, f, *_moments(inside, f), *_moments(rest, f)])
-    return pd.DataFrame(rows, columns=names)
-
-
-def _moments(side: dict, feature: str) -> list:
-    """n, mean, std of *feature* from one row of read_segment_moments' wide result."""
-    return [_none_if_na(side.get(k)) for k in ("n", f"mean:{feature}", f"std:{feature}")]
 
 
 def read_segments(
@@ -946,7 +904,12 @@ def read_segments(
 ) -> SegmentData | None:
     """The segments.* models as the pages show them, or None before the first ML run
     built them: per segment its listed customers, sizes, map points and offer counts."""
-    needed = ("segment_summary", "customer_segments", "key_segment_profile")
+    needed = (
+        "segment_summary",
+        "customer_segments",
+        "key_segment_profile",
+        "segment_feature_profile",
+    )
     if not all(has_table(con, "segments", t) for t in needed):
         return None
     summary = _df(
@@ -969,7 +932,7 @@ def read_segments(
         risk_threshold=risk_threshold,
         profit_threshold=profit_threshold,
         key_profile=key_profile,
-        moments=read_segment_moments(con, columns, unprofiled),
+        moments=read_segment_profiles(con, unprofiled),
         offers_by_channel=by_channel,
         offers_by_code=by_code,
     )

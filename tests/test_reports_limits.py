@@ -18,7 +18,7 @@ import pytest
 
 from ml.features import mart_columns
 from reports import data as report_data
-from reports import eda, sections
+from reports import sections
 from reports.build import build_reports
 from reports.config import Limits, MoneyUnits
 from tests.reports_fixtures import IDS, _insert, _ml_table, make_warehouse, table_rows
@@ -120,37 +120,6 @@ def test_only_the_listed_customers_recommendations_are_read(warehouse):
     assert sorted(segments.customers["customer_id"]) == [101, 106, 107, 109]  # top of each
     # 102 and 103 have offers but are not listed
     assert sorted(set(segments.recommendations["customer_id"])) == [101]
-
-
-def test_other_segments_profiles_from_sql_moments_match_the_pandas_rule(warehouse):
-    columns = mart_columns()
-    segment = "low_risk_low_profit"
-    with report_data.connect(warehouse) as con:
-        moments = report_data.read_segment_moments(con, columns, [segment])
-        mart, _ = report_data.read_features(con, columns)
-        members = con.execute(
-            "select customer_id from segments.customer_segments where segment = ?", [segment]
-        ).fetchall()
-    inside = mart[columns.id].isin({m for (m,) in members})
-    features = report_data.profile_features(columns)
-    expected = eda.welch_profile(mart[inside], mart[~inside], features)
-    got = eda.sort_profile(
-        [
-            eda.welch_row(
-                r["feature"],
-                eda.Moments.from_aggregates(r["n"], r["mean"], r["std"]),
-                eda.Moments.from_aggregates(
-                    r["comparison_n"], r["comparison_mean"], r["comparison_std"]
-                ),
-            )
-            for r in moments.to_dict("records")
-        ]
-    )
-    assert [r.feature for r in got] == [r.feature for r in expected]
-    for a, b in zip(got, expected, strict=True):
-        assert (a.n, a.comparison_n) == (b.n, b.comparison_n) == (3, 9)
-        assert a.mean == pytest.approx(b.mean, nan_ok=True)
-        assert a.welch_t == pytest.approx(b.welch_t, nan_ok=True)
 
 
 # --- SHAP beeswarm ----------------------------------------------------------------------------
