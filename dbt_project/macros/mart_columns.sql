@@ -35,3 +35,19 @@
     {%- endif -%}
     {{ return(names) }}
 {% endmacro %}
+
+
+{#- The mart's numeric, categorical and actionable features by name, so that
+    a model's unit test can give each list (`overrides: macros:`): the graph
+    the contract is read from does not exist while a unit test compiles. -#}
+{% macro numeric_features() %}
+    {{ return(mart_columns(['numeric'])) }}
+{% endmacro %}
+
+{% macro categorical_features() %}
+    {{ return(mart_columns(['categorical'])) }}
+{% endmacro %}
+
+{% macro actionable_features() %}
+    {{ return(mart_columns(['numeric', 'categorical'], true)) }}
+{% endmacro %}

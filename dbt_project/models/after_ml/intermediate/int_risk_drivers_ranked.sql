@@ -4,9 +4,9 @@
 -- or low against the population median (numeric) or which label it is
 -- (categorical), the reason in words (seed `feature_reasons`), and the
 -- feature's rank among the customer's drivers toward decline.
-{%- set numeric = mart_columns(['numeric']) %}
-{%- set categorical = mart_columns(['categorical']) %}
-{%- set actionable = mart_columns(['numeric', 'categorical'], true) %}
+{%- set numeric = numeric_features() %}
+{%- set categorical = categorical_features() %}
+{%- set actionable = actionable_features() %}
 {%- set language = var('reason_language', 'en') %}
 
 with

@@ -28,13 +28,14 @@ segment_names as (
 -- a prediction) the count, mean and variance of every feature.
 per_group_wide as (
     select
-        segments.segment as member_of,
         {%- for feature in features %}
             count(customers.{{ feature }}) as n_{{ loop.index }},
-            avg(cast(customers.{{ feature }} as double)) as mean_{{ loop.index }},
+            avg(cast(customers.{{ feature }} as double))
+                as mean_{{ loop.index }},
             var_samp(cast(customers.{{ feature }} as double))
-                as variance_{{ loop.index }}{{ "," if not loop.last }}
+                as variance_{{ loop.index }},
         {%- endfor %}
+        segments.segment as member_of
     from customers
     left join segments on customers.customer_id = segments.customer_id
     group by segments.segment
@@ -55,12 +56,16 @@ per_group as (
     {%- endfor %}
 ),
 
+profiled_features as (
+    select distinct per_group.feature from per_group
+),
+
 segment_features as (
     select
         segment_names.segment,
-        per_group.feature
+        profiled_features.feature
     from segment_names
-    cross join (select distinct feature from per_group) as per_group
+    cross join profiled_features
 ),
 
 inside as (
@@ -94,7 +99,7 @@ others as (
             segment_features.feature = per_group.feature
             and (
                 per_group.member_of is null
-                or per_group.member_of != segment_features.segment
+                or segment_features.segment != per_group.member_of
             )
     where per_group.n > 0
 ),
@@ -120,13 +125,13 @@ others_pooled as (
         case
             when others_pooled_mean.n >= 2
                 then sqrt(
-                    sum(
-                        others.sum_of_squares
-                        + others.n
-                        * power(others.mean - others_pooled_mean.mean, 2)
+                        sum(
+                            others.sum_of_squares
+                            + others.n
+                            * power(others.mean - others_pooled_mean.mean, 2)
+                        )
+                        / (others_pooled_mean.n - 1)
                     )
-                    / (others_pooled_mean.n - 1)
-                )
         end as std
     from others
     inner join others_pooled_mean
