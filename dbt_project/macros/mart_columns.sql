@@ -1,8 +1,8 @@
 {#- Names of the feature mart's columns whose `ml_role` (and, if given,
-    `actionable` flag) match, read from the contract in
+    `actionable` flag and `data_type`) match, read from the contract in
     models/marts/_marts__models.yml: the one place that lists them. Empty at
     parse time, when the graph is not yet built. -#}
-{% macro mart_columns(roles, actionable=none) %}
+{% macro mart_columns(roles, actionable=none, data_type=none) %}
     {%- set names = [] -%}
     {%- if execute -%}
         {%- set node = graph.nodes['model.one_click.customer_features'] -%}
@@ -10,7 +10,9 @@
             {%- set meta = column.meta or {} -%}
             {%- if meta.get('ml_role') in roles
                     and (actionable is none
-                         or meta.get('actionable', false) == actionable) -%}
+                         or meta.get('actionable', false) == actionable)
+                    and (data_type is none
+                         or (column.data_type or '') | lower == data_type) -%}
                 {%- do names.append(name) -%}
             {%- endif -%}
         {%- endfor -%}
@@ -23,17 +25,8 @@
     yes/no ones (categorical with data_type boolean) as shares. The reports
     read the profile model, so this is the one place that says which. -#}
 {% macro profile_features() %}
-    {%- set names = mart_columns(['numeric']) -%}
-    {%- if execute -%}
-        {%- set node = graph.nodes['model.one_click.customer_features'] -%}
-        {%- for name in mart_columns(['categorical']) -%}
-            {%- if (node.columns[name].data_type or '') | lower
-                    == 'boolean' -%}
-                {%- do names.append(name) -%}
-            {%- endif -%}
-        {%- endfor -%}
-    {%- endif -%}
-    {{ return(names) }}
+    {{ return(mart_columns(['numeric'])
+              + mart_columns(['categorical'], data_type='boolean')) }}
 {% endmacro %}
 
 

@@ -67,6 +67,15 @@
 {% endmacro %}
 
 
+{#- The columns welch_test_ctes adds to its input's n, mean and std, in the
+    order the profile models show them. -#}
+{% macro welch_test_columns() %}
+    {{ return(['comparison_n', 'comparison_mean', 'comparison_std',
+               'difference', 'relative_difference', 'standardized_difference',
+               'welch_t', 'welch_df', 'p_value', 'is_significant']) }}
+{% endmacro %}
+
+
 {#- Common table expressions ending in `<name>`: per `keys` of relation
     `input`, the two-sided p-value P(|T| ≥ |t|) of Student's t with `df`
     degrees of freedom (any real df > 0; rows with a null t or df are left
@@ -128,22 +137,19 @@
         max(t_abs) as t_abs,
         max(nu) as nu,
         max(a) as a,
+        {#- J(0) and J(a); at s = 0 the integrand's limit: √(2ν) for a = 0,
+            else 0 #}
+        {%- for column, at_zero, y in [('j_zero', 'sqrt(2 * nu)', y_d),
+                                       ('j_a', '0', y_j)] %}
         sum(
             weight * case
-                when k = 0 then sqrt(2 * nu)
+                when k = 0 then {{ at_zero }}
                 else
                     2 * {{ h }} * k * exp(-power({{ h }} * k, 2))
-                    / sqrt(-{{ expm1_sql(y_d) }})
+                    / sqrt(-{{ expm1_sql(y) }})
             end
-        ) * {{ h }} as j_zero,
-        sum(
-            weight * case
-                when k = 0 or a = 0 then 0
-                else
-                    2 * {{ h }} * k * exp(-power({{ h }} * k, 2))
-                    / sqrt(-{{ expm1_sql(y_j) }})
-            end
-        ) * {{ h }} as j_a,
+        ) * {{ h }} as {{ column }},
+        {%- endfor %}
         sum(
             weight * exp(-(nu + 1) / 2 * {{ log1p_sql(x2_c) }})
         ) * max(x_max) / {{ intervals }} as complement

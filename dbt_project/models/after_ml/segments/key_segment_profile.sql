@@ -45,16 +45,9 @@ final as (
         n as key_n,
         mean as key_mean,
         std as key_std,
-        comparison_n,
-        comparison_mean,
-        comparison_std,
-        difference,
-        relative_difference,
-        standardized_difference,
-        welch_t,
-        welch_df,
-        p_value,
-        is_significant,
+        {%- for column in welch_test_columns() %}
+            {{ column }},
+        {%- endfor %}
         row_number() over (
             order by abs(coalesce(standardized_difference, 0)) desc, feature asc
         ) as difference_rank

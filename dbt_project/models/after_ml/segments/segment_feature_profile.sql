@@ -171,16 +171,9 @@ final as (
         n,
         mean,
         std,
-        comparison_n,
-        comparison_mean,
-        comparison_std,
-        difference,
-        relative_difference,
-        standardized_difference,
-        welch_t,
-        welch_df,
-        p_value,
-        is_significant,
+        {%- for column in welch_test_columns() %}
+            {{ column }},
+        {%- endfor %}
         row_number() over (
             partition by segment
             order by abs(coalesce(standardized_difference, 0)) desc, feature asc
