@@ -20,10 +20,10 @@ from ml.config import DBT_LOG_DIR, PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 
-# Degrees of freedom from 1 (two customers on a side) to 1e7 (millions of
-# customers), fractional ones included as Welch-Satterthwaite gives them; |t|
+# Degrees of freedom from 1 (two customers on a side) to 1e7 (ten million
+# customers) and beyond, fractional ones included as Welch-Satterthwaite gives them; |t|
 # on both sides of the switch between the two integrals at 2.
-DFS = sorted({*np.geomspace(1, 1e7, 36), 1.0, 1.0001, 1.5, 2.0, 2.5, 3.0, 7.3, 1e7})
+DFS = sorted({*np.geomspace(1, 1e7, 36), 1.0, 1.0001, 1.5, 2.0, 2.5, 3.0, 7.3, 1e8, 1e9})
 TS = sorted(
     {*np.linspace(0, 50, 51), 1e-8, 1e-4, 0.01, 0.5, 0.999999, 1.96, 1.999999, 2.000001, 2.5}
 )
