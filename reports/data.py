@@ -900,7 +900,7 @@ def read_segment_profiles(con: duckdb.DuckDBPyConnection, segments: list[str]) -
 
 
 def read_segments(
-    con: duckdb.DuckDBPyConnection, columns: MartColumns, limits: Limits = DEFAULT_LIMITS
+    con: duckdb.DuckDBPyConnection, limits: Limits = DEFAULT_LIMITS
 ) -> SegmentData | None:
     """The segments.* models as the pages show them, or None before the first ML run
     built them: per segment its listed customers, sizes, map points and offer counts."""
@@ -972,7 +972,7 @@ def load_report_data(
             runs=runs,
             candidates=read_candidates(con),
             model=read_model(con, chosen, columns, limits) if chosen else None,
-            segments=read_segments(con, columns, limits),
+            segments=read_segments(con, limits),
             limits=limits,
         )
     log.info(
