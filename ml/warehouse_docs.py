@@ -8,7 +8,7 @@ the Python writer can never disagree:
 
 * ``dbt_project/models/staging/ml/_ml__sources.yml``: source ``ml``, every table
   and column with its type and description;
-* ``dbt_project/models/segments/_latest_training_run.yml``: the columns of
+* ``dbt_project/models/after_ml/segments/_latest_training_run.yml``: the columns of
   ``segments.latest_training_run`` (every column of ``ml.model_runs``).
 
     python -m ml.warehouse_docs            # rewrite both files
@@ -34,7 +34,9 @@ from ml.warehouse import TABLES
 logger = logging.getLogger(__name__)
 
 SOURCES_YML = PROJECT_ROOT / "dbt_project" / "models" / "staging" / "ml" / "_ml__sources.yml"
-LATEST_RUN_YML = PROJECT_ROOT / "dbt_project" / "models" / "segments" / "_latest_training_run.yml"
+LATEST_RUN_YML = (
+    PROJECT_ROOT / "dbt_project" / "models" / "after_ml" / "segments" / "_latest_training_run.yml"
+)
 LATEST_RUN_MODEL = "latest_training_run"
 
 Schema = Mapping[str, tuple[tuple[str, str], ...]]

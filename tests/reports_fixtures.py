@@ -27,12 +27,14 @@ with the columns their yml files describe.
 
 from __future__ import annotations
 
+import math
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+from scipy import stats
 
 from ml.features import mart_columns
 from ml.warehouse import TABLES as ML_TABLES
@@ -378,10 +380,66 @@ def _key_profile() -> pd.DataFrame:
             "relative_difference": [2.6667, -0.78125, -0.7143],
             "standardized_difference": [3.27, -7.21, -2.55],
             "welch_t": [4.0, -8.8, -1.5],
+            "welch_df": [3.1, 2.5, 3.6],
+            "p_value": [0.027, 0.018, 0.22],
             "is_significant": [True, True, False],
             "difference_rank": [2, 1, 3],
         }
     )
+
+
+def _segment_feature_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """segments.segment_feature_profile as dbt builds it, recomputed from the fixture's
+    mart and segments (each segment against the other customers; scipy's Welch test)."""
+    columns = mart_columns()
+    booleans = [c for c in columns.categorical if columns.data_types.get(c) == "boolean"]
+    mart = con.execute(
+        "select f.*, s.segment as _segment from marts.customer_features as f"
+        " left join segments.customer_segments as s using (customer_id)"
+    ).df()
+    rows = []
+    for segment in sorted(set(mart["_segment"].dropna())):
+        inside = mart["_segment"] == segment
+        for feature in [*columns.numeric, *booleans]:
+            a = mart.loc[inside, feature].astype(float)
+            b = mart.loc[~inside, feature].astype(float)
+            v_a, v_b = a.var(ddof=1), b.var(ddof=1)
+            s_a, s_b = v_a / len(a), v_b / len(b)  # squared standard errors
+            se2 = s_a + s_b
+            t = df = p = math.nan
+            if se2 > 0:
+                t = (a.mean() - b.mean()) / math.sqrt(se2)
+                df = se2**2 / (s_a**2 / (len(a) - 1) + s_b**2 / (len(b) - 1))
+                p = float(2 * stats.t.sf(abs(t), df))
+            pooled = math.sqrt((v_a + v_b) / 2)
+            rows.append(
+                {
+                    "segment": segment,
+                    "feature": feature,
+                    "n": len(a),
+                    "mean": a.mean(),
+                    "std": math.sqrt(v_a),
+                    "comparison_n": len(b),
+                    "comparison_mean": b.mean(),
+                    "comparison_std": math.sqrt(v_b),
+                    "difference": a.mean() - b.mean(),
+                    "relative_difference": (a.mean() - b.mean()) / abs(b.mean())
+                    if b.mean()
+                    else math.nan,
+                    "standardized_difference": (a.mean() - b.mean()) / pooled
+                    if pooled
+                    else math.nan,
+                    "welch_t": t,
+                    "welch_df": df,
+                    "p_value": p,
+                    "is_significant": bool(p < 0.05),
+                }
+            )
+    profile = pd.DataFrame(rows)
+    size = profile["standardized_difference"].abs().fillna(0)
+    profile = profile.assign(_size=-size).sort_values(["segment", "_size", "feature"])
+    profile["difference_rank"] = profile.groupby("segment").cumcount() + 1
+    return profile.drop(columns="_size").reset_index(drop=True)
 
 
 def _write_segments(con: duckdb.DuckDBPyConnection, h: dict) -> None:
@@ -404,6 +462,7 @@ def _write_segments(con: duckdb.DuckDBPyConnection, h: dict) -> None:
         group by s.segment
         """
     )
+    _insert(con, "segments.segment_feature_profile", _segment_feature_profile(con))
     _insert(con, "segments.key_segment_profile", _key_profile())
     _insert(con, "segments.customer_recommendations", _recommendations(h))
 

@@ -19,7 +19,7 @@ import pytest
 from ml.features import mart_columns
 from reports.build import build_reports
 from reports.config import Limits, MoneyUnits
-from reports.data import export, segments, statistics, summaries
+from reports.data import export, summaries
 from reports.data.load import load_report_data
 from reports.data.model import read_shap_points
 from reports.data.warehouse import connect, one_thread
@@ -122,37 +122,6 @@ def test_only_the_listed_customers_recommendations_are_read(warehouse):
     assert sorted(segments.customers["customer_id"]) == [101, 106, 107, 109]  # top of each
     # 102 and 103 have offers but are not listed
     assert sorted(set(segments.recommendations["customer_id"])) == [101]
-
-
-def test_other_segments_profiles_from_sql_moments_match_the_pandas_rule(warehouse):
-    columns = mart_columns()
-    segment = "low_risk_low_profit"
-    with connect(warehouse) as con:
-        moments = segments.read_segment_moments(con, columns, [segment])
-        mart, _ = export.read_features(con, columns)
-        members = con.execute(
-            "select customer_id from segments.customer_segments where segment = ?", [segment]
-        ).fetchall()
-    inside = mart[columns.id].isin({m for (m,) in members})
-    features = segments.profile_features(columns)
-    expected = statistics.welch_profile(mart[inside], mart[~inside], features)
-    got = statistics.sort_profile(
-        [
-            statistics.welch_row(
-                r["feature"],
-                statistics.Moments.from_aggregates(r["n"], r["mean"], r["std"]),
-                statistics.Moments.from_aggregates(
-                    r["comparison_n"], r["comparison_mean"], r["comparison_std"]
-                ),
-            )
-            for r in moments.to_dict("records")
-        ]
-    )
-    assert [r.feature for r in got] == [r.feature for r in expected]
-    for a, b in zip(got, expected, strict=True):
-        assert (a.n, a.comparison_n) == (b.n, b.comparison_n) == (3, 9)
-        assert a.mean == pytest.approx(b.mean, nan_ok=True)
-        assert a.welch_t == pytest.approx(b.welch_t, nan_ok=True)
 
 
 # --- SHAP beeswarm ----------------------------------------------------------------------------

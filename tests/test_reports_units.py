@@ -148,17 +148,6 @@ def test_strong_pairs_are_flagged_from_point_seven():
     assert pairs[0].value == pytest.approx(1.0)
 
 
-def test_welch_profile_matches_the_dbt_formula():
-    group = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
-    rest = pd.DataFrame({"x": [4.0, 5.0, 6.0]})
-    (row,) = statistics.welch_profile(group, rest, ["x"])
-    # difference -3, both SDs 1: standardized -3, t = -3 / sqrt(1/3 + 1/3)
-    assert row.difference == -3.0
-    assert row.standardized_difference == pytest.approx(-3.0)
-    assert row.welch_t == pytest.approx(-3 / math.sqrt(2 / 3))
-    assert row.is_significant
-
-
 def test_integer_features_get_one_histogram_bin_per_value():
     edges = statistics.histogram_edges(pd.Series([1, 2, 2, 4]))
     assert list(edges) == [0.5, 1.5, 2.5, 3.5, 4.5]

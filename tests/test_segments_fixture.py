@@ -16,13 +16,16 @@ SHAP values that are zero except:
 
 from __future__ import annotations
 
+import math
 import shutil
+import warnings
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from ml.config import MART_RELATION, Paths
 from ml.data import read_mart, to_model_data
@@ -262,7 +265,9 @@ def test_key_segment_profile_needs_two_customers_per_group(segmented, query):
 def test_key_segment_profile_compares_means_with_welch_t(segmented_paths, segmented, query):
     # Against the two at-risk, less profitable customers (100001: 5 pages,
     # 100007: 7 pages) the key segment (100005, 100006: 17 pages each) differs
-    # by 11 pages; Welch t = 11 / sqrt(0/2 + 2/2) = 11.
+    # by 11 pages; Welch t = 11 / sqrt(0/2 + 2/2) = 11 with 2 - 1 = 1 degree
+    # of freedom (the key side does not vary), so p = 1 - 2/pi * atan(11)
+    # = 0.0577: not significant at 5 %, however large t looks.
     paths = segmented_paths
     recut = ("build", "--select", "key_segment_profile", "--vars",
              "{comparison_segment: high_risk_low_profit}")  # fmt: skip
@@ -271,9 +276,55 @@ def test_key_segment_profile_compares_means_with_welch_t(segmented_paths, segmen
         rows = query(
             segmented,
             "select key_n, key_mean, comparison_n, comparison_mean, difference,"
-            " round(welch_t, 6), is_significant from segments.key_segment_profile"
-            " where feature = 'pages_per_visit'",
+            " round(welch_t, 6), welch_df, p_value, is_significant"
+            " from segments.key_segment_profile where feature = 'pages_per_visit'",
         )
     finally:
         assert run_dbt(paths, ("build", "--select", "key_segment_profile")).success
-    assert rows == [(2, 17.0, 2, 6.0, 11.0, 11.0, True)]
+    assert rows == [(2, 17.0, 2, 6.0, 11.0, 11.0, 1.0, pytest.approx(0.0577, abs=1e-4), False)]
+    assert rows[0][7] == pytest.approx(1 - 2 / math.pi * math.atan(11), abs=1e-9)
+
+
+def test_segment_feature_profile_compares_every_segment_with_all_other_customers(segmented):
+    # Each segment against the rest of the mart, recomputed from the customers
+    # with pandas and scipy's Welch test: the pooled moments of the others and
+    # the SQL p-value must agree.
+    with duckdb.connect(str(segmented), read_only=True) as con:
+        profile = con.execute("select * from segments.segment_feature_profile").df()
+        mart = con.execute(
+            "select f.*, s.segment from marts.customer_features as f"
+            " left join segments.customer_segments as s using (customer_id)"
+        ).df()
+    columns = mart_columns()
+    booleans = [c for c in columns.categorical if columns.data_types.get(c) == "boolean"]
+    features = [*columns.numeric, *booleans]
+    segments = ["high_risk_high_profit", "high_risk_low_profit", "low_risk_high_profit",
+                "low_risk_low_profit"]  # fmt: skip
+    assert sorted(map(tuple, profile[["segment", "feature"]].to_numpy())) == sorted(
+        (s, f) for s in segments for f in features
+    )
+    for row in profile.to_dict("records"):
+        inside = mart["segment"] == row["segment"]
+        a = mart.loc[inside, row["feature"]].astype(float)
+        b = mart.loc[~inside, row["feature"]].astype(float)
+        assert (row["n"], row["comparison_n"]) == (len(a), len(b))
+        assert row["mean"] == pytest.approx(a.mean())
+        assert row["comparison_mean"] == pytest.approx(b.mean())
+        assert row["std"] == pytest.approx(a.std(ddof=1), nan_ok=True)
+        assert row["comparison_std"] == pytest.approx(b.std(ddof=1), nan_ok=True)
+        with warnings.catch_warnings():
+            # scipy warns on a side with no spread; the SQL's answer is still defined
+            warnings.simplefilter("ignore", RuntimeWarning)
+            test = stats.ttest_ind(a, b, equal_var=False)
+        if len(a) < 2 or not np.isfinite(test.statistic):
+            assert pd.isna(row["welch_t"]) and pd.isna(row["p_value"])
+            assert not row["is_significant"]
+        else:
+            assert row["welch_t"] == pytest.approx(test.statistic)
+            assert row["p_value"] == pytest.approx(test.pvalue, rel=1e-7, abs=1e-9)
+            assert row["is_significant"] == (test.pvalue < 0.05)
+    ranks = profile.sort_values(["segment", "difference_rank"])
+    for _, rows in ranks.groupby("segment"):
+        sizes = rows["standardized_difference"].abs().fillna(0).to_numpy()
+        assert list(rows["difference_rank"]) == list(range(1, len(rows) + 1))
+        assert all(sizes[:-1] >= sizes[1:])

@@ -101,9 +101,11 @@
         {%- elif name == 'accepted_values' -%}
             {%- set rule = 'must be one of ' ~ kwargs.get('values', [])
                                                 | join(', ') -%}
-        {%- elif name == 'value_between' -%}
+        {%- elif name == 'accepted_range' -%}
+            {%- set strict = kwargs.get('inclusive', true) == false -%}
             {%- set rule = 'must be between ' ~ kwargs.get('min_value', '-∞')
-                           ~ ' and ' ~ kwargs.get('max_value', '∞') -%}
+                           ~ ' and ' ~ kwargs.get('max_value', '∞')
+                           ~ (' (exclusive)' if strict else '') -%}
         {%- else -%}
             {%- set rule = 'fails ' ~ node.name -%}
         {%- endif -%}

@@ -91,7 +91,7 @@ def load_report_data(
             runs=runs,
             candidates=read_candidates(con),
             model=read_model(con, chosen, columns, limits) if chosen else None,
-            segments=read_segments(con, columns, limits),
+            segments=read_segments(con, limits),
             limits=limits,
         )
     log.info(

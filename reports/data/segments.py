@@ -1,5 +1,5 @@
 """The segments.* models as the segment pages show them: listed customers, sizes, map
-points, thresholds, offer counts and the feature moments of unprofiled segments.
+points, thresholds, offer counts and the feature profiles of segments.
 """
 
 from __future__ import annotations
@@ -11,14 +11,11 @@ import duckdb
 import pandas as pd
 
 from reports.config import DEFAULT_LIMITS, Limits
-from reports.contracts import MartColumns
 from reports.data.warehouse import (
     evenly_spaced,
     has_table,
     none_if_na,
-    one_thread,
     query,
-    quote_identifier,
 )
 
 
@@ -36,8 +33,9 @@ class SegmentData:
     risk_threshold: float | None
     profit_threshold: float | None
     key_profile: pd.DataFrame
-    # Feature means and SDs of each segment dbt did not profile, against all
-    # other customers: segment, feature, n, mean, std, comparison_n, …
+    # Each segment key_profile does not cover against all other customers
+    # (segments.segment_feature_profile): segment, feature, n, mean, std,
+    # comparison_n, …, welch_t, p_value, is_significant, difference_rank.
     moments: pd.DataFrame
     offers_by_channel: pd.DataFrame  # segment, channel, n_offers, n_customers
     offers_by_code: pd.DataFrame  # segment, offer_code, channel, driver, offer, n_customers
@@ -159,70 +157,32 @@ def read_offer_counts(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.
     return by_channel, by_code
 
 
-def profile_features(columns: MartColumns) -> list[str]:
-    """The features a segment profile compares: numeric ones and yes/no ones (as shares)."""
-    booleans = [c for c in columns.categorical if columns.data_types.get(c) == "boolean"]
-    return [*columns.numeric, *booleans]
-
-
-def read_segment_moments(
-    con: duckdb.DuckDBPyConnection, columns: MartColumns, segments: list[str]
-) -> pd.DataFrame:
-    """Count, mean and sample SD of each profile feature in each of *segments* and in all
-    other active customers: segment, feature, n, mean, std, comparison_n, comparison_mean,
-    comparison_std (eda.welch_row turns them into a profile row).
-
-    Computed over every customer here rather than from frames of customers,
-    which at a million customers would be the mart in memory.
+def read_segment_profiles(con: duckdb.DuckDBPyConnection, segments: list[str]) -> pd.DataFrame:
+    """Rows of dbt model segments.segment_feature_profile for *segments*: each against
+    all other customers, feature by feature, with Welch's test; in difference_rank order.
     """
-    names = ["segment", "feature", "n", "mean", "std"]
-    names += ["comparison_n", "comparison_mean", "comparison_std"]
-    features = profile_features(columns)
-    if not segments or not features:
-        return pd.DataFrame(columns=names)
-    stats = ", ".join(
-        f"avg(cast({quote_identifier(f)} as double)) as {quote_identifier('mean:' + f)}, "
-        f"stddev_samp(cast({quote_identifier(f)} as double)) as {quote_identifier('std:' + f)}"
-        for f in features
+    return query(
+        con,
+        """
+        select * from segments.segment_feature_profile
+        where list_contains(?, segment)
+        order by segment, difference_rank
+        """,
+        [list(segments)],
     )
-    with one_thread(con):
-        wide = query(
-            con,
-            f"""
-            with member as (
-                select f.*, s.segment as _segment
-                from marts.customer_features as f
-                left join segments.customer_segments as s
-                    on f.{quote_identifier(columns.id)} = s.customer_id
-            )
-            select wanted.segment, coalesce(member._segment = wanted.segment, false) as inside,
-                   count(*) as n, {stats}
-            from (select unnest(?) as segment) as wanted
-            cross join member
-            group by all
-            """,
-            [list(segments)],
-        )
-    rows = []
-    for segment in segments:
-        sides = {bool(r["inside"]): r for r in wide[wide["segment"] == segment].to_dict("records")}
-        inside, rest = sides.get(True, {}), sides.get(False, {})
-        for f in features:
-            rows.append([segment, f, *_moments(inside, f), *_moments(rest, f)])
-    return pd.DataFrame(rows, columns=names)
-
-
-def _moments(side: dict, feature: str) -> list:
-    """n, mean, std of *feature* from one row of read_segment_moments' wide result."""
-    return [none_if_na(side.get(k)) for k in ("n", f"mean:{feature}", f"std:{feature}")]
 
 
 def read_segments(
-    con: duckdb.DuckDBPyConnection, columns: MartColumns, limits: Limits = DEFAULT_LIMITS
+    con: duckdb.DuckDBPyConnection, limits: Limits = DEFAULT_LIMITS
 ) -> SegmentData | None:
     """The segments.* models as the pages show them, or None before the first ML run
     built them: per segment its listed customers, sizes, map points and offer counts."""
-    needed = ("segment_summary", "customer_segments", "key_segment_profile")
+    needed = (
+        "segment_summary",
+        "customer_segments",
+        "key_segment_profile",
+        "segment_feature_profile",
+    )
     if not all(has_table(con, "segments", t) for t in needed):
         return None
     summary = query(
@@ -245,7 +205,7 @@ def read_segments(
         risk_threshold=risk_threshold,
         profit_threshold=profit_threshold,
         key_profile=key_profile,
-        moments=read_segment_moments(con, columns, unprofiled),
+        moments=read_segment_profiles(con, unprofiled),
         offers_by_channel=by_channel,
         offers_by_code=by_code,
     )

@@ -1,4 +1,7 @@
-"""The statistics of the exploratory analysis and the segment profiles, as pure functions.
+"""The statistics of the exploratory analysis, as pure functions.
+
+The segment profiles are not here: dbt models segment_feature_profile and
+key_segment_profile compute them (Welch's test, macros/welch_test.sql).
 
 Why these tests: the features are skewed counts and shares, so decliners and
 stayers are compared with Mann–Whitney U (no normality assumed) and the
@@ -24,9 +27,6 @@ from scipy.stats.contingency import association as contingency_association
 SIGNIFICANCE = 0.05
 # |association| at or above which two features are flagged as multicollinear.
 STRONG_ASSOCIATION = 0.7
-# Welch's |t| at which a segment's mean is called different (two-sided 5 %,
-# normal approximation), the same rule as dbt model key_segment_profile.
-WELCH_T_CRITICAL = 1.96
 
 
 @dataclass(frozen=True)
@@ -244,99 +244,3 @@ def order_periods(summary: pd.DataFrame, period_order: Sequence[str]) -> pd.Data
         ignore_index=True,
     )
     return out.drop(columns="period_rank")
-
-
-@dataclass(frozen=True)
-class ProfileRow:
-    """One feature of a segment against its comparison group."""
-
-    feature: str
-    n: int
-    mean: float
-    std: float
-    comparison_n: int
-    comparison_mean: float
-    comparison_std: float
-    difference: float
-    standardized_difference: float
-    welch_t: float
-    is_significant: bool
-
-
-@dataclass(frozen=True)
-class Moments:
-    """Count, mean and sample SD of a feature in one group (NaN where undefined)."""
-
-    n: int
-    mean: float
-    std: float
-
-    @classmethod
-    def of(cls, values: pd.Series) -> Moments:
-        values = values.astype(float)
-        n = len(values)
-        return cls(
-            n=n,
-            mean=float(values.mean()) if n else math.nan,
-            std=float(values.std(ddof=1)) if n >= 2 else math.nan,
-        )
-
-    @classmethod
-    def from_aggregates(cls, n: object, mean: object, std: object) -> Moments:
-        """From SQL count, avg and stddev_samp, whose NULLs (no or one row) become NaN."""
-
-        def number(value: object) -> float:
-            return math.nan if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
-
-        count = 0 if n is None or pd.isna(n) else int(n)  # type: ignore[arg-type]
-        return cls(n=count, mean=number(mean), std=number(std) if count >= 2 else math.nan)
-
-
-def welch_row(feature: str, group: Moments, comparison: Moments) -> ProfileRow:
-    """One feature of a segment against its comparison group, by the rule of dbt model
-    key_segment_profile: sample SDs, pooled-average SD, Welch's t, |t| ≥ 1.96.
-
-    Works from the groups' moments, so a profile can be computed from
-    aggregates over millions of customers as well as from frames.
-    """
-    n, m = group.n, comparison.n
-    sd_a, sd_b = group.std, comparison.std
-    diff = group.mean - comparison.mean
-    pooled = math.sqrt((sd_a**2 + sd_b**2) / 2) if n >= 2 and m >= 2 else math.nan
-    se = math.sqrt(sd_a**2 / n + sd_b**2 / m) if n >= 2 and m >= 2 else math.nan
-    std_diff = diff / pooled if pooled else math.nan
-    t = diff / se if se else math.nan
-    return ProfileRow(
-        feature=feature,
-        n=n,
-        mean=group.mean,
-        std=sd_a if n >= 2 else math.nan,
-        comparison_n=m,
-        comparison_mean=comparison.mean,
-        comparison_std=sd_b if m >= 2 else math.nan,
-        difference=diff,
-        standardized_difference=std_diff,
-        welch_t=t,
-        is_significant=bool(not math.isnan(t) and abs(t) >= WELCH_T_CRITICAL),
-    )
-
-
-def sort_profile(rows: Sequence[ProfileRow]) -> list[ProfileRow]:
-    """Largest absolute standardized difference first (undefined ones last, by name)."""
-    return sorted(
-        rows,
-        key=lambda r: (
-            -(0.0 if math.isnan(r.standardized_difference) else abs(r.standardized_difference)),
-            r.feature,
-        ),
-    )
-
-
-def welch_profile(
-    group: pd.DataFrame, comparison: pd.DataFrame, features: Sequence[str]
-) -> list[ProfileRow]:
-    """Feature means of *group* vs *comparison*, largest standardized difference first
-    (welch_row for each feature)."""
-    return sort_profile(
-        [welch_row(f, Moments.of(group[f]), Moments.of(comparison[f])) for f in features]
-    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from reports import figures
-from reports.data import statistics
 from reports.data.load import ReportData
 from reports.figures import BarGroup, ChartText
 from reports.rendering import naming
@@ -25,9 +24,9 @@ from reports.rendering.i18n import Messages
 def profile_rows(data: ReportData, segment: str, t: Messages) -> tuple[list[dict], str]:
     """The segment's profile rows and the name of its comparison group.
 
-    The key segment uses dbt model key_segment_profile as is; other segments
-    are compared with all other active customers by the same rule, from the
-    moments data/segments.py read_segment_moments computed over every customer.
+    The key segment uses dbt model key_segment_profile (against the
+    comparison segment); every other segment dbt model segment_feature_profile
+    (against all other customers). Both apply the same Welch test, in dbt.
     """
     segments = data.segments
     assert segments is not None
@@ -35,44 +34,18 @@ def profile_rows(data: ReportData, segment: str, t: Messages) -> tuple[list[dict
     if not profile.empty and (profile["key_segment"] == segment).any():
         rows = profile[profile["key_segment"] == segment].sort_values("difference_rank")
         comparison = rows["comparison_segment"].iloc[0]
-        out = [
-            {
-                "feature": r["feature"],
-                "mean": r["key_mean"],
-                "comparison_mean": r["comparison_mean"],
-                "difference": r["difference"],
-                "standardized_difference": r["standardized_difference"],
-                "welch_t": r["welch_t"],
-                "is_significant": bool(r["is_significant"]),
-            }
-            for r in records(rows)
-        ]
-        return out, segment_names(t, segments.summary).get(comparison, comparison)
-    moments = segments.moments[segments.moments["segment"] == segment]
-    rows = statistics.sort_profile(
-        [
-            statistics.welch_row(
-                r["feature"],
-                statistics.Moments.from_aggregates(r["n"], r["mean"], r["std"]),
-                statistics.Moments.from_aggregates(
-                    r["comparison_n"], r["comparison_mean"], r["comparison_std"]
-                ),
-            )
-            for r in moments.to_dict("records")
-        ]
-    )
+        rows = rows.rename(columns={"key_mean": "mean"})
+        comparison_name = segment_names(t, segments.summary).get(comparison, comparison)
+    else:
+        rows = segments.moments[segments.moments["segment"] == segment]
+        rows = rows.sort_values("difference_rank")
+        comparison_name = t.text("segment.rest")
+    shown = ["feature", "mean", "comparison_mean", "difference"]
+    shown += ["standardized_difference", "welch_t"]
     return [
-        {
-            "feature": r.feature,
-            "mean": r.mean,
-            "comparison_mean": r.comparison_mean,
-            "difference": r.difference,
-            "standardized_difference": r.standardized_difference,
-            "welch_t": r.welch_t,
-            "is_significant": r.is_significant,
-        }
-        for r in rows
-    ], t.text("segment.rest")
+        {**{k: r[k] for k in shown}, "is_significant": bool(r["is_significant"])}
+        for r in records(rows)
+    ], comparison_name
 
 
 def profile_chart(t: Messages, rows: list[dict], comparison: str, name: str) -> Markup | None:

@@ -4,9 +4,9 @@
 -- or low against the population median (numeric) or which label it is
 -- (categorical), the reason in words (seed `feature_reasons`), and the
 -- feature's rank among the customer's drivers toward decline.
-{%- set numeric = mart_columns(['numeric']) %}
-{%- set categorical = mart_columns(['categorical']) %}
-{%- set actionable = mart_columns(['numeric', 'categorical'], true) %}
+{%- set numeric = numeric_features() %}
+{%- set categorical = categorical_features() %}
+{%- set actionable = actionable_features() %}
 {%- set language = var('reason_language', 'en') %}
 
 with
@@ -82,12 +82,7 @@ latest_shap as (
 -- drivers counted up to it give its rank among the actionable ones.
 ranked_drivers as (
     select
-        customer_id,
-        feature,
-        shap_value,
-        feature_value,
-        feature_value_num,
-        is_actionable,
+        *,
         row_number() over by_customer as driver_rank,
         case
             when is_actionable
@@ -108,12 +103,7 @@ ranked as (
     select * from ranked_drivers
     union all
     select
-        customer_id,
-        feature,
-        shap_value,
-        feature_value,
-        feature_value_num,
-        is_actionable,
+        *,
         cast(null as bigint) as driver_rank,
         cast(null as bigint) as actionable_driver_rank
     from latest_shap
