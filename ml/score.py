@@ -2,7 +2,7 @@
 
 Appends a ``run_kind = 'score'`` run to ``ml.model_runs``, its predictions to
 ``ml.predictions`` and their SHAP values to ``ml.shap_values`` under a new run
-id; see :mod:`ml.scoring`.
+id; see :mod:`ml.model.scoring`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ml.cli_support import add_common_options, configure_logging, run_step
+from ml.ops.cli import add_common_options, configure_logging, run_step
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse options, score, write back; return the process exit status."""
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    from ml.scoring import ScoreSettings, run_scoring
+    from ml.model.scoring import ScoreSettings, run_scoring
 
     return run_step(
         args, "score", run_scoring, ScoreSettings(relation=args.relation, explain=not args.no_shap)

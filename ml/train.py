@@ -1,7 +1,7 @@
 """Command line: ``python -m ml.train`` trains, evaluates, explains and scores every customer.
 
 A thin wrapper: it parses options, sets up logging and calls
-:func:`ml.training.run_training`, which does the work.
+:func:`ml.model.training.run_training`, which does the work.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ml.candidates import exact_family_names, family_names
-from ml.cli_support import add_common_options, configure_logging, run_step
 from ml.config import (
     CV_FOLDS,
     CV_REPEATS,
@@ -25,7 +23,9 @@ from ml.config import (
     LARGE_N_SEARCH_SAMPLE,
     MAX_ENSEMBLE_MEMBERS,
 )
-from ml.evaluation import parse_threshold_rule
+from ml.model.candidates import exact_family_names, family_names
+from ml.model.evaluation import parse_threshold_rule
+from ml.ops.cli import add_common_options, configure_logging, run_step
 
 
 def _threshold_rule(text: str) -> str:
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     # Imported late: the training stack (shap, skops, ...) loads only for valid options.
-    from ml.training import TrainSettings, run_training
+    from ml.model.training import TrainSettings, run_training
 
     settings = TrainSettings(
         seed=args.seed,

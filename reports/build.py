@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from ml.config import ENV_DUCKDB, ENV_REPORTS_DIR, resolve_paths
-from ml.features import MartColumns, mart_columns
+from ml.contracts.features import MartColumns, mart_columns
 from reports.config import (
     DEFAULT_LIMITS,
     ENV_PROFIT_UNIT,

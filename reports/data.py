@@ -54,7 +54,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ml.features import MartColumns
+from ml.contracts.features import MartColumns
 from reports.config import DEFAULT_LIMITS, Limits
 from reports.sections import ClassBalance, sample_evenly
 

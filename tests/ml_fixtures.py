@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ml.config import MART_RELATION
-from ml.features import MartColumns, mart_columns
-from ml.training import TrainSettings
+from ml.contracts.features import MartColumns, mart_columns
+from ml.model.training import TrainSettings
 
 # A protocol small enough for tests: four cheap families (logistic regression
 # for comparison only: it is never selected), 3-fold CV twice.

@@ -20,7 +20,7 @@ shows can be checked against a number written out here:
 
 Risk threshold 0.5, profit threshold 3.5 (thousand roubles). The ml.* tables
 are created from reports.data.ML_COLUMNS, i.e. with the columns the reports
-expect ml/warehouse.py to write.
+expect ml/io/writer.py to write.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ml.features import mart_columns
+from ml.contracts.features import mart_columns
 from reports.data import ML_COLUMNS
 
 IDS = list(range(101, 113))

@@ -8,10 +8,11 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import VotingClassifier
 
-from ml import explain as explain_module
-from ml.candidates import PREP_STEP, FeatureSpec, get_family
-from ml.data import model_inputs
-from ml.explain import (
+from ml.contracts.features import mart_columns
+from ml.io.mart import model_inputs
+from ml.model import explanation as explain_module
+from ml.model.candidates import PREP_STEP, FeatureSpec, get_family
+from ml.model.explanation import (
     CONSTANT,
     PROBABILITY,
     TREE_EXACT,
@@ -26,7 +27,6 @@ from ml.explain import (
     model_output,
     permutation_table,
 )
-from ml.features import mart_columns
 
 from .ml_fixtures import synthetic_mart
 

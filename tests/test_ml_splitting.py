@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ml.splitting import (
+from ml.model.splitting import (
     RepeatedStratifiedGroupKFold,
     fold_list,
     groups_straddling,

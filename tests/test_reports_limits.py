@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.features import mart_columns
+from ml.contracts.features import mart_columns
 from reports import data as report_data
 from reports import eda, sections
 from reports.build import build_reports

@@ -20,7 +20,7 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
-from ml.candidates import (
+from ml.model.candidates import (
     ENSEMBLE_FAMILY,
     Family,
     FeatureSpec,
@@ -29,7 +29,8 @@ from ml.candidates import (
     get_family,
     is_exactly_explainable,
 )
-from ml.progress import progress_bar
+from ml.model.predict import positive_proba
+from ml.model.progress import progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -63,23 +64,6 @@ class CandidateResult:
     def eligible(self) -> bool:
         """Whether it may be selected: its exact SHAP adds up to its probability."""
         return is_exactly_explainable(self.family, self.params)
-
-
-def positive_proba(model: Any, x: pd.DataFrame, batch_rows: int | None = None) -> np.ndarray:
-    """Probability of class 1 (activity declined), whatever order the classes were learnt in.
-
-    With *batch_rows*, rows go to the model that many at a time, so the
-    pipeline's intermediate arrays stay bounded however many customers there are.
-    """
-    positive = list(model.classes_).index(1)
-    if batch_rows is None or len(x) <= batch_rows:
-        return model.predict_proba(x)[:, positive]
-    return np.concatenate(
-        [
-            model.predict_proba(x.iloc[start : start + batch_rows])[:, positive]
-            for start in range(0, len(x), batch_rows)
-        ]
-    )
 
 
 def _fit_predict(

@@ -29,27 +29,28 @@ from ml.config import (
     SCORE_BATCH_ROWS,
     resolve_paths,
 )
-from ml.data import (
+from ml.contracts.features import MartColumns, mart_columns
+from ml.contracts.run_ids import new_run_id
+from ml.io.mart import (
     MartError,
     data_fingerprint,
-    open_warehouse,
+    open_duckdb,
     read_mart,
-    to_model_data,
+    to_mart_data,
     validate_for_scoring,
 )
-from ml.explain import (
+from ml.io.writer import TableRows, model_runs_row, write_run
+from ml.model.explanation import (
     Explanation,
     ShapRows,
     exact_route,
     explain_producers,
     tree_shap_work_per_row,
 )
-from ml.features import MartColumns, mart_columns
-from ml.model_store import load_model
-from ml.progress import timed_stage
-from ml.provenance import code_version, library_versions, new_run_id, utc_now
-from ml.search import positive_proba
-from ml.warehouse import TableRows, model_runs_row, write_run
+from ml.model.predict import positive_proba
+from ml.model.progress import timed_stage
+from ml.model.provenance import code_version, library_versions, utc_now
+from ml.model.store import load_model
 
 logger = logging.getLogger(__name__)
 
@@ -142,10 +143,10 @@ def run_scoring(
     model, card = load_model(paths.models_dir)
     check_contract(card, columns)
     run_id = settings.run_id or new_run_id(started_at)
-    with open_warehouse(target, read_only=not settings.write_back) as con:
+    with open_duckdb(target, read_only=not settings.write_back) as con:
         frame = read_mart(con, settings.relation, columns)
         validate_for_scoring(frame, columns)
-        data = to_model_data(frame, columns, with_target=False)
+        data = to_mart_data(frame, columns, with_target=False)
         for name, values in unseen_categories(card, data.x).items():
             logger.warning("%s has values unseen in training: %s", name, ", ".join(values))
         with timed_stage("predict"):

@@ -44,9 +44,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from ml.candidates import MODEL_STEP, PREP_STEP
 from ml.config import PATTERN_SHAP_MIN_ROWS, SHAP_ADDITIVITY_TOLERANCE
-from ml.search import positive_proba
+from ml.model.candidates import MODEL_STEP, PREP_STEP
+from ml.model.predict import positive_proba
 
 logger = logging.getLogger(__name__)
 
@@ -352,7 +352,7 @@ class ShapRows:
     customers. Built in pandas, with the values as Python strings, that took
     minutes and GBs; instead each chunk goes to DuckDB wide (one SHAP and one
     value column per feature, zero-copy) and :meth:`select_sql` unpivots it
-    and writes the text form there. :func:`ml.warehouse.write_run` inserts
+    and writes the text form there. :func:`ml.io.writer.write_run` inserts
     the chunks one after another; :meth:`frame` returns the same rows in pandas.
     """
 
