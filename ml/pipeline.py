@@ -20,6 +20,7 @@ from ml.ops.cli import (
     add_location_options,
     add_logging_options,
     add_run_options,
+    command_parser,
     configure_logging,
     run_command,
 )
@@ -30,10 +31,8 @@ log = logging.getLogger("ml.pipeline")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m ml.pipeline",
-        description="Build, publish and manage the One Click warehouse.",
-        epilog="Exit status: 0 on success, 1 with a one-line cause on failure, 2 on bad options.",
+    parser = command_parser(
+        "python -m ml.pipeline", "Build, publish and manage the One Click warehouse."
     )
     parser.add_argument(
         "step",

@@ -10,23 +10,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ml.ops.cli import add_common_options, configure_logging, run_step
+from ml.ops.cli import configure_logging, ml_step_parser, run_step
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ml.score argument parser (every option explained in --help)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m ml.score",
-        description=(
+    parser = ml_step_parser(
+        "python -m ml.score",
+        (
             "Score every customer of a customer_features mart (same dbt contract) with the "
             "model persisted by ml.train, without retraining. Appends one ml.model_runs row "
             "(run_kind 'score', parent_run_id = the training run), one ml.predictions row "
             "per customer and their SHAP values (ml.shap_values) under a new run id, in one "
             "transaction; earlier runs are kept."
         ),
-        epilog="Exit status: 0 on success, 1 with a one-line cause on failure, 2 on bad options.",
     )
-    add_common_options(parser)
     parser.add_argument(
         "--no-shap",
         action="store_true",

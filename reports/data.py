@@ -55,8 +55,9 @@ import numpy as np
 import pandas as pd
 
 from ml.contracts.features import MartColumns
+from ml.contracts.thinning import sample_evenly
 from reports.config import DEFAULT_LIMITS, Limits
-from reports.sections import ClassBalance, sample_evenly
+from reports.sections import ClassBalance
 
 log = logging.getLogger(__name__)
 
@@ -364,7 +365,7 @@ def _evenly_spaced(
     """At most *limit* rows of query *source* per value of its column *partition*, spread
     evenly over the rows sorted by *order_by*; and how many rows each partition has.
 
-    The rule is sections.sample_evenly on the sorted rows (the positions are
+    The rule is ml.contracts.thinning.sample_evenly on the sorted rows (the positions are
     computed there and picked here), so the dots a chart shows are the ones
     it would pick from the whole table; only they leave DuckDB. The result
     has *source*'s columns and `position`, the row's 0-based rank in its

@@ -123,13 +123,6 @@ def unique_slugs(ids: list[str]) -> dict[str, str]:
     return out
 
 
-def sample_evenly(n: int, limit: int) -> np.ndarray:
-    """Indices of at most *limit* of *n* items spread evenly (deterministic thinning)."""
-    if n <= limit:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, limit).round().astype(int))
-
-
 def reason_translator(reasons: pd.DataFrame, lang: str) -> Callable[[object], object]:
     """A function re-wording a reason written by dbt (in any language) in *lang*.
 

@@ -101,3 +101,8 @@ def real_mart_duckdb(real_warehouse: Path, tmp_path: Path) -> Path:
     if wal.exists():
         shutil.copy2(wal, copy.with_name(copy.name + ".wal"))
     return copy
+
+
+def groups_straddling(groups: np.ndarray, left: np.ndarray, right: np.ndarray) -> set:
+    """Groups present on both sides of a split (empty for a correct split)."""
+    return set(np.asarray(groups)[left]) & set(np.asarray(groups)[right])

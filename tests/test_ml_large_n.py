@@ -16,18 +16,19 @@ import pytest
 
 from ml.config import LARGE_N_FAMILIES
 from ml.contracts.features import mart_columns
+from ml.contracts.thinning import sample_evenly
 from ml.io.mart import MartData, to_mart_data
 from ml.io.writer import write_run
 from ml.model import explanation as explain_module
 from ml.model.candidates import LARGE_N_FOREST_SPACE, get_family, large_n_variant
-from ml.model.evaluation import evaluation_curves, thinned
+from ml.model.evaluation import evaluation_curves
 from ml.model.explanation import Explanation, ShapRows
 from ml.model.predict import positive_proba
-from ml.model.splitting import groups_straddling, large_fold_list, stratified_group_sample
+from ml.model.splitting import large_fold_list, stratified_group_sample
 from ml.model.training import TrainSettings, run_training
 from ml.train import main
 
-from .ml_fixtures import quick_settings, synthetic_mart, write_mart
+from .ml_fixtures import groups_straddling, quick_settings, synthetic_mart, write_mart
 
 N, TWINS = 600, 12
 LARGE = {"large_n_customers": 300, "search_sample": 200, "fit_sample": 350}
@@ -96,8 +97,8 @@ def test_large_n_forests_are_bounded_so_exact_shap_stays_affordable(name: str) -
 
 
 def test_thinned_curves_keep_their_ends_and_a_bounded_number_of_points() -> None:
-    assert np.array_equal(thinned(5, 10), np.arange(5))
-    kept = thinned(100_001, 2000)
+    assert np.array_equal(sample_evenly(5, 10), np.arange(5))
+    kept = sample_evenly(100_001, 2000)
     assert len(kept) <= 2000 and kept[0] == 0 and kept[-1] == 100_000
     rng = np.random.default_rng(0)
     y = (rng.random(20_000) < 0.4).astype(int)

@@ -10,7 +10,7 @@ import pytest
 
 from ml.contracts.features import mart_columns
 from ml.io.mart import MartError, to_mart_data
-from ml.model.explanation import model_output
+from ml.model.predict import positive_proba
 from ml.model.scoring import ScoreSettings, run_scoring
 from ml.model.store import load_model
 from ml.model.training import TrainSettings, run_training
@@ -96,7 +96,7 @@ def test_scoring_explains_every_published_probability_exactly(trained, tmp_path:
     assert {row[4] for row in rows} == {len(mart_columns().features)}
     assert {row[2] for row in rows} == {base}  # one model, one base value
     published = np.array([row[1] for row in rows])
-    np.testing.assert_array_equal(published, model_output(model, data.x)[order])
+    np.testing.assert_array_equal(published, positive_proba(model, data.x)[order])
     np.testing.assert_allclose([row[2] + row[3] for row in rows], published, atol=1e-6)
 
 

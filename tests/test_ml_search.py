@@ -12,12 +12,10 @@ from ml.contracts.features import mart_columns
 from ml.io.mart import to_mart_data
 from ml.model.search import (
     CandidateResult,
-    cross_validated_predictions,
     fold_roc_auc,
     select_best,
     soft_vote_result,
 )
-from ml.model.splitting import fold_list
 from ml.model.training import (
     TrainSettings,
     _evaluate_and_refit,
@@ -81,17 +79,6 @@ def test_in_sample_the_leak_detector_does_fire() -> None:
     data = to_mart_data(synthetic_mart(n=30, twins=0), mart_columns(), with_target=True)
     model = RememberingClassifier().fit(data.x, data.y)
     assert np.all(model.predict_proba(data.x)[:, 1] == 1.0)
-
-
-def test_cross_validated_predictions_cover_exactly_the_validation_rows() -> None:
-    data = to_mart_data(synthetic_mart(n=60, twins=0), mart_columns(), with_target=True)
-    folds = fold_list(data.y, data.groups, n_splits=3, n_repeats=2, seed=0)
-    with Parallel(n_jobs=2, backend="threading") as parallel:
-        predictions, fit_times = cross_validated_predictions(
-            RememberingClassifier(), data.x, data.y, folds, parallel
-        )
-    assert [len(p) for p in predictions] == [len(v) for _, v in folds]
-    assert fit_times.shape == (6,)
 
 
 def _result(family: str, scores: list[float], predictions: list[np.ndarray]) -> CandidateResult:

@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 
 from ml.contracts.features import mart_columns
+from ml.contracts.thinning import sample_evenly
 from reports import data as report_data
-from reports import eda, sections
+from reports import eda
 from reports.build import build_reports
 from reports.config import Limits, MoneyUnits
 from tests.reports_fixtures import IDS, _insert, _ml_table, make_warehouse, table_rows
@@ -190,7 +191,7 @@ def test_the_thinned_shap_read_keeps_the_dots_the_chart_would_pick_from_all(tmp_
         ranked = everything[everything["feature"] == feature].sort_values(
             ["shap_value", "customer_id"], kind="stable"
         )
-        expected = ranked.iloc[sections.sample_evenly(len(ranked), 50)]
+        expected = ranked.iloc[sample_evenly(len(ranked), 50)]
         assert got["customer_id"].tolist() == expected["customer_id"].tolist()
         assert got["shap_value"].tolist() == expected["shap_value"].tolist()
         assert got["shap_value"].is_monotonic_increasing

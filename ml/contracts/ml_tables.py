@@ -39,6 +39,21 @@ _OOF = "out-of-fold predictions of every customer at the run's threshold"
 _HOLD = "the hold-out customers at the run's threshold"
 
 
+def _threshold_columns(prefix: str, rates_of: str, counts_of: str) -> tuple[Column, ...]:
+    """The metrics at the run's threshold of one set of predictions: rates, then the counts."""
+    rates = (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"))
+    counts = (
+        ("tp", "True positives"),
+        ("fp", "False positives"),
+        ("tn", "True negatives"),
+        ("fn", "False negatives"),
+    )
+    return (
+        *(Column(f"{prefix}_{key}", "double", f"{label} {rates_of}.") for key, label in rates),
+        *(Column(f"{prefix}_{key}", "integer", f"{label} {counts_of}.") for key, label in counts),
+    )
+
+
 def _table(name: str, description: str, *columns: Column) -> tuple[str, Table]:
     return name, Table(name, description, columns)
 
@@ -182,20 +197,8 @@ TABLES: dict[str, Table] = dict(
                 "Decision threshold: a customer with p_decline at or above it is predicted to "
                 "decline (the default risk threshold of the segments).",
             ),
-            Column("oof_precision", "double", f"Precision of the {_OOF}."),
-            Column("oof_recall", "double", f"Recall of the {_OOF}."),
-            Column("oof_f1", "double", f"F1 of the {_OOF}."),
-            Column("oof_tp", "integer", f"True positives among the {_OOF}."),
-            Column("oof_fp", "integer", f"False positives among the {_OOF}."),
-            Column("oof_tn", "integer", f"True negatives among the {_OOF}."),
-            Column("oof_fn", "integer", f"False negatives among the {_OOF}."),
-            Column("holdout_precision", "double", f"Precision on {_HOLD}."),
-            Column("holdout_recall", "double", f"Recall on {_HOLD}."),
-            Column("holdout_f1", "double", f"F1 on {_HOLD}."),
-            Column("holdout_tp", "integer", f"True positives on {_HOLD}."),
-            Column("holdout_fp", "integer", f"False positives on {_HOLD}."),
-            Column("holdout_tn", "integer", f"True negatives on {_HOLD}."),
-            Column("holdout_fn", "integer", f"False negatives on {_HOLD}."),
+            *_threshold_columns("oof", f"of the {_OOF}", f"among the {_OOF}"),
+            *_threshold_columns("holdout", f"on {_HOLD}", f"on {_HOLD}"),
             Column(
                 "shap_method",
                 "varchar",

@@ -148,6 +148,19 @@ def to_mart_data(frame: pd.DataFrame, columns: MartColumns, with_target: bool) -
     )
 
 
+def load_mart(
+    con: duckdb.DuckDBPyConnection, relation: str, columns: MartColumns, for_training: bool
+) -> tuple[pd.DataFrame, MartData]:
+    """The mart as read and as model inputs, refused early when unusable for the purpose.
+
+    Training needs the target (both classes, no nulls); scoring does not.
+    """
+    frame = read_mart(con, relation, columns)
+    validate = validate_for_training if for_training else validate_for_scoring
+    validate(frame, columns)
+    return frame, to_mart_data(frame, columns, with_target=for_training)
+
+
 def data_fingerprint(frame: pd.DataFrame) -> str:
     """SHA-256 of the mart content, independent of row order, to tell snapshots apart.
 

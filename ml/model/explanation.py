@@ -339,11 +339,6 @@ def explain_producers(
     return Explanation(frame, base_values, method, PROBABILITY, detail)
 
 
-def model_output(model: object, x: pd.DataFrame) -> np.ndarray:
-    """The quantity an explanation decomposes: the class-1 probability."""
-    return positive_proba(model, x)
-
-
 @dataclass
 class ShapRows:
     """``ml.shap_values`` rows of a run, handed to DuckDB *chunk_customers* customers at a time.

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +32,7 @@ from ml.config import (
 )
 from ml.contracts.features import MartColumns, mart_columns
 from ml.contracts.run_ids import new_run_id
-from ml.io.mart import (
-    MartError,
-    data_fingerprint,
-    open_duckdb,
-    read_mart,
-    to_mart_data,
-    validate_for_scoring,
-)
+from ml.io.mart import MartData, MartError, data_fingerprint, load_mart, open_duckdb
 from ml.io.writer import TableRows, model_runs_row, write_run
 from ml.model.explanation import (
     Explanation,
@@ -128,6 +122,20 @@ def _explanation(
         return explain_producers([(model, np.arange(len(x)))], x, p, settings.batch_rows)
 
 
+@dataclass(frozen=True)
+class _Scored:
+    """One scoring run's inputs and outputs, from which its ml.* rows follow."""
+
+    run_id: str
+    started_at: datetime
+    frame: pd.DataFrame
+    data: MartData
+    p: np.ndarray
+    threshold: float
+    explanation: Explanation | None
+    n_declined: int | None  # None when the mart carries no complete target
+
+
 def run_scoring(
     con_or_path: duckdb.DuckDBPyConnection | str | Path | None = None,
     settings: ScoreSettings | None = None,
@@ -144,78 +152,127 @@ def run_scoring(
     check_contract(card, columns)
     run_id = settings.run_id or new_run_id(started_at)
     with open_duckdb(target, read_only=not settings.write_back) as con:
-        frame = read_mart(con, settings.relation, columns)
-        validate_for_scoring(frame, columns)
-        data = to_mart_data(frame, columns, with_target=False)
-        for name, values in unseen_categories(card, data.x).items():
-            logger.warning("%s has values unseen in training: %s", name, ", ".join(values))
-        with timed_stage("predict"):
-            p = positive_proba(model, data.x, settings.batch_rows)
-        explanation = _explanation(model, data.x, p, card, settings)
-        threshold = float(card["threshold"])
-        known = frame[columns.target].notna()
-        n_declined = (
-            int(frame.loc[known, columns.target].astype(bool).sum()) if known.all() else None
-        )
-        if n_declined is not None and 0 < n_declined < len(frame):
-            auc = roc_auc_score(frame[columns.target].astype(bool).astype(int), p)
-            logger.info(
-                "target present in the mart: ROC-AUC %.4f (in-sample, hence optimistic, for "
-                "customers the model was trained on)",
-                auc,
-            )
-        predictions = pd.DataFrame(
-            {
-                "run_id": run_id,
-                "customer_id": data.customer_ids.astype(np.int64),
-                "p_decline": p,
-                "predicted_decline": p >= threshold,
-                "p_source": "model",
-                "fold": pd.array([None] * len(p), dtype="Int64"),
-                "is_holdout": pd.array([None] * len(p), dtype="boolean"),
-                "base_value": explanation.base_values
-                if explanation is not None
-                else np.full(len(p), np.nan),
-            }
-        )
-        run_row = model_runs_row(
-            run_id=run_id,
-            run_kind="score",
-            parent_run_id=card["run_id"],
-            started_at=started_at,
-            finished_at=utc_now(),
-            duration_s=time.monotonic() - clock,
-            mart_relation=settings.relation,
-            n_customers=len(frame),
-            n_declined=n_declined,
-            data_fingerprint=data_fingerprint(frame),
-            code_version=code_version(),
-            library_versions=json.dumps(library_versions(), sort_keys=True),
-            seed=card.get("seed"),
-            model_family=card.get("model_family"),
-            model_params=json.dumps(card.get("model_params"), sort_keys=True, ensure_ascii=False),
-            threshold_rule=card.get("threshold_rule"),
-            threshold=threshold,
-            model_path=str(Path(paths.models_dir) / card["model_file"]),
-            model_sha256=card.get("model_sha256"),
-            shap_method=explanation.method if explanation else None,
-            shap_output_space=explanation.output_space if explanation else None,
-            shap_base_value=explanation.base_value if explanation else None,
-        )
-        tables: dict[str, TableRows] = {"model_runs": run_row, "predictions": predictions}
-        if explanation is not None:
-            tables["shap_values"] = ShapRows(
-                explanation, data.x, data.customer_ids, run_id, settings.batch_rows
-            )
+        scored = _score(con, model, card, columns, settings, run_id, started_at)
+        tables = _tables(scored, card, settings, Path(paths.models_dir), clock)
         if settings.write_back:
             with timed_stage("write_back"):
                 write_run(con, tables)
     logger.info(
         "scoring run %s: %d customers, %d above threshold %.3f (model of %s)",
         run_id,
-        len(p),
-        int((p >= threshold).sum()),
-        threshold,
+        len(scored.p),
+        int((scored.p >= scored.threshold).sum()),
+        scored.threshold,
         card["run_id"],
     )
     return ScoreResult(run_id=run_id, parent_run_id=card["run_id"], tables=tables)
+
+
+def _score(
+    con: duckdb.DuckDBPyConnection,
+    model: Any,
+    card: dict[str, Any],
+    columns: MartColumns,
+    settings: ScoreSettings,
+    run_id: str,
+    started_at: datetime,
+) -> _Scored:
+    """Read and check the mart, score every customer, explain them when the model allows."""
+    frame, data = load_mart(con, settings.relation, columns, for_training=False)
+    for name, values in unseen_categories(card, data.x).items():
+        logger.warning("%s has values unseen in training: %s", name, ", ".join(values))
+    with timed_stage("predict"):
+        p = positive_proba(model, data.x, settings.batch_rows)
+    explanation = _explanation(model, data.x, p, card, settings)
+    n_declined = _declined_if_known(frame, columns.target, p)
+    threshold = float(card["threshold"])
+    return _Scored(run_id, started_at, frame, data, p, threshold, explanation, n_declined)
+
+
+def _declined_if_known(frame: pd.DataFrame, target: str, p: np.ndarray) -> int | None:
+    """Declined customers when every row has the target (then also log the in-sample ROC-AUC)."""
+    known = frame[target].notna()
+    if not known.all():
+        return None
+    n_declined = int(frame.loc[known, target].astype(bool).sum())
+    if 0 < n_declined < len(frame):
+        auc = roc_auc_score(frame[target].astype(bool).astype(int), p)
+        logger.info(
+            "target present in the mart: ROC-AUC %.4f (in-sample, hence optimistic, for "
+            "customers the model was trained on)",
+            auc,
+        )
+    return n_declined
+
+
+def _predictions(scored: _Scored) -> pd.DataFrame:
+    """ml.predictions rows of a scoring run: the persisted model's p for every customer."""
+    p, explanation = scored.p, scored.explanation
+    return pd.DataFrame(
+        {
+            "run_id": scored.run_id,
+            "customer_id": scored.data.customer_ids.astype(np.int64),
+            "p_decline": p,
+            "predicted_decline": p >= scored.threshold,
+            "p_source": "model",
+            "fold": pd.array([None] * len(p), dtype="Int64"),
+            "is_holdout": pd.array([None] * len(p), dtype="boolean"),
+            "base_value": explanation.base_values
+            if explanation is not None
+            else np.full(len(p), np.nan),
+        }
+    )
+
+
+def _run_row(
+    scored: _Scored, card: dict[str, Any], relation: str, models_dir: Path, clock: float
+) -> pd.DataFrame:
+    """The ml.model_runs row of a scoring run: provenance, and the training run it used."""
+    explanation = scored.explanation
+    return model_runs_row(
+        run_id=scored.run_id,
+        run_kind="score",
+        parent_run_id=card["run_id"],
+        started_at=scored.started_at,
+        finished_at=utc_now(),
+        duration_s=time.monotonic() - clock,
+        mart_relation=relation,
+        n_customers=len(scored.frame),
+        n_declined=scored.n_declined,
+        data_fingerprint=data_fingerprint(scored.frame),
+        code_version=code_version(),
+        library_versions=json.dumps(library_versions(), sort_keys=True),
+        seed=card.get("seed"),
+        model_family=card.get("model_family"),
+        model_params=json.dumps(card.get("model_params"), sort_keys=True, ensure_ascii=False),
+        threshold_rule=card.get("threshold_rule"),
+        threshold=scored.threshold,
+        model_path=str(models_dir / card["model_file"]),
+        model_sha256=card.get("model_sha256"),
+        shap_method=explanation.method if explanation else None,
+        shap_output_space=explanation.output_space if explanation else None,
+        shap_base_value=explanation.base_value if explanation else None,
+    )
+
+
+def _tables(
+    scored: _Scored,
+    card: dict[str, Any],
+    settings: ScoreSettings,
+    models_dir: Path,
+    clock: float,
+) -> dict[str, TableRows]:
+    """Every ml.* table's rows of the scoring run (no SHAP rows when it has none)."""
+    tables: dict[str, TableRows] = {
+        "model_runs": _run_row(scored, card, settings.relation, models_dir, clock),
+        "predictions": _predictions(scored),
+    }
+    if scored.explanation is not None:
+        tables["shap_values"] = ShapRows(
+            scored.explanation,
+            scored.data.x,
+            scored.data.customer_ids,
+            scored.run_id,
+            settings.batch_rows,
+        )
+    return tables

@@ -100,16 +100,6 @@ def fit_many(
     return [(model, predictions) for model, predictions, _ in out]
 
 
-def cross_validated_predictions(
-    estimator: Any, x: pd.DataFrame, y: np.ndarray, folds: Folds, parallel: Parallel
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Validation-fold probabilities of *estimator* refitted (as a clone) on each training fold."""
-    out = parallel(delayed(_fit_predict)(estimator, x, y, tr, va) for tr, va in folds)
-    predictions = [p for _, p, _ in out]
-    fit_times = np.array([t for _, _, t in out])
-    return predictions, fit_times
-
-
 def fold_roc_auc(y: np.ndarray, folds: Folds, predictions: list[np.ndarray]) -> np.ndarray:
     """ROC-AUC of each validation fold."""
     return np.array(

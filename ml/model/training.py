@@ -67,14 +67,7 @@ from ml.config import (
 )
 from ml.contracts.features import MartColumns, mart_columns
 from ml.contracts.run_ids import new_run_id
-from ml.io.mart import (
-    MartData,
-    data_fingerprint,
-    open_duckdb,
-    read_mart,
-    to_mart_data,
-    validate_for_training,
-)
+from ml.io.mart import MartData, data_fingerprint, load_mart, open_duckdb
 from ml.io.writer import TableRows, model_runs_row, write_run
 from ml.model.candidates import (
     ENSEMBLE_FAMILY,
@@ -742,9 +735,7 @@ def _train(
 ) -> _Run:
     """The stages in order: read, plan, select, evaluate, judge, explain."""
     with timed_stage("read_mart"):
-        frame = read_mart(con, settings.relation, columns)
-    validate_for_training(frame, columns)
-    data = to_mart_data(frame, columns, with_target=True)
+        frame, data = load_mart(con, settings.relation, columns, for_training=True)
     plan = _plan(data, settings)
     _log_plan(data, plan, settings)
     spec = _feature_spec(columns)

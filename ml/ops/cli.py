@@ -47,6 +47,21 @@ EXPECTED_ERRORS = (
 )
 
 
+EXIT_STATUS = "Exit status: 0 on success, 1 with a one-line cause on failure, 2 on bad options."
+
+
+def command_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """A command's parser with the exit-status epilog every command shares."""
+    return argparse.ArgumentParser(prog=prog, description=description, epilog=EXIT_STATUS)
+
+
+def ml_step_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The parser of an ML step (ml.train, ml.score): the common options already added."""
+    parser = command_parser(prog, description)
+    add_common_options(parser)
+    return parser
+
+
 def add_location_options(parser: argparse.ArgumentParser) -> None:
     """Where the export, the build file and the published warehouse are (every command)."""
     parser.add_argument(
