@@ -1,4 +1,4 @@
-"""Quoting of SQL identifiers, for every module that builds SQL around a name it did not choose."""
+"""SQL quoting, for every module that builds SQL around a name or value it did not choose."""
 
 from __future__ import annotations
 
@@ -10,3 +10,12 @@ def quote_identifier(name: str) -> str:
     ``--relation`` or a file name, so they are always quoted rather than trusted.
     """
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """*text* as a single-quoted SQL string literal: embedded quotes doubled.
+
+    For the few places a value cannot be a bound parameter (a file path in
+    ATTACH, a constant column in generated SQL).
+    """
+    return "'" + text.replace("'", "''") + "'"

@@ -45,6 +45,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.tree import DecisionTreeClassifier
 
 from ml.config import PATTERN_SHAP_MIN_ROWS, SHAP_ADDITIVITY_TOLERANCE
+from ml.contracts.sql import quote_literal
 from ml.model.candidates import MODEL_STEP, PREP_STEP
 from ml.model.predict import positive_proba
 
@@ -397,7 +398,7 @@ class ShapRows:
                 if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
                 else "cast(null as double)"
             )
-            literal = "'" + str(name).replace("'", "''") + "'"
+            literal = quote_literal(str(name))
             parts.append(
                 f"select run_id, customer_id, {literal} as feature, {text} as feature_value, "
                 f"{number} as feature_value_num, shap_{i} as shap_value from {view}"

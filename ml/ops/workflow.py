@@ -18,7 +18,7 @@ import duckdb
 
 from ml.config import DATA_DIR, ENV_RAW_DIR, ENV_SAMPLE_DIR, ML_SCHEMA, Paths, keep_versions
 from ml.contracts.ml_tables import TABLES
-from ml.contracts.sql import quote_identifier
+from ml.contracts.sql import quote_identifier, quote_literal
 from ml.model.progress import timed_stage
 from ml.ops.build_outcome import require_passed_build
 from ml.ops.dbt_runner import WarehouseBuildError, build_warehouse, run_dbt
@@ -64,8 +64,7 @@ def carry_over_ml_history(build: Path, published: Path) -> int:
         create_tables(con)
         alias = attach_alias(con, "published")
         quoted = quote_identifier(alias)
-        path = str(published).replace("'", "''")
-        con.execute(f"attach '{path}' as {quoted} (read_only)")
+        con.execute(f"attach {quote_literal(str(published))} as {quoted} (read_only)")
         try:
             present = {
                 row[0]
