@@ -48,11 +48,12 @@ docs: $(STAMP)  ## dbt docs generate from the published warehouse (then: .venv/b
 
 test: lint pytest  ## linters and the whole test suite
 
-lint: $(STAMP)  ## ruff and sqlfluff
+lint: $(STAMP)  ## ruff, sqlfluff, import contracts, docs coverage
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/data-tests dbt_project/analyses
-	$(BIN)/python -m ml.docs_coverage  # every model, source and column described
+	$(BIN)/lint-imports  # the package layers of pyproject.toml [tool.importlinter]
+	$(BIN)/python -m ml.docs.coverage  # every model, source and column described
 
 format: $(STAMP)  ## apply ruff format and sqlfluff fix
 	$(BIN)/ruff format .

@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from ml.config import PROJECT_ROOT, resolve_paths
-from ml.dbt_build import build_warehouse
+from ml.ops.dbt_runner import build_warehouse
 
 log = logging.getLogger("bench.ml_train")
 

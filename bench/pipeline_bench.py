@@ -13,7 +13,7 @@ train (`python -m ml.train`: training, SHAP, segments, tests, publish),
 score (`python -m ml.score`: batch scoring with the saved model, segments,
 publish) and reports (`python -m reports.build`). The steps inside train
 and score are timed by the processes themselves (their `stage NAME: S s,
-peak M MiB` log lines, ml.progress.timed_stage) and listed indented under
+peak M MiB` log lines, ml.model.progress.timed_stage) and listed indented under
 them; their memory figure is the process peak so far.
 
     python bench/pipeline_bench.py --sizes 1000,10000,100000,1000000 [--with-ml]

@@ -32,7 +32,7 @@ DBT_TARGET_DIR = DATA_DIR / "dbt" / "target"
 DBT_LOG_DIR = DATA_DIR / "dbt" / "logs"
 
 # The dbt contract of the feature mart: the one place that lists its columns,
-# their types and their role for the model (see ml/features.py).
+# their types and their role for the model (see ml/contracts/features.py).
 MART_CONTRACT_YML = PROJECT_ROOT / "dbt_project" / "models" / "marts" / "_marts__models.yml"
 MART_MODEL = "customer_features"
 MART_RELATION = "marts.customer_features"
@@ -181,7 +181,7 @@ PERMUTATION_REPEATS = 5
 #   (out-of-fold inside that sample; threshold on those) and scores everyone
 #   else, the hold-out included, as unseen customers; it is also the final model;
 # - only exactly explainable families are searched, forests at a bounded size
-#   (ml.candidates.LARGE_N_FOREST_SPACE), so exact SHAP of every customer
+#   (ml.model.candidates.LARGE_N_FOREST_SPACE), so exact SHAP of every customer
 #   costs time linear in customers (no k-NN, SVC, boosting, PCA projections
 #   or soft vote);
 # - scoring and SHAP run in batches of SCORE_BATCH_ROWS (at any size),
@@ -194,7 +194,7 @@ LARGE_N_FIT_SAMPLE = 200_000
 LARGE_N_FAMILIES = ("dummy", "tree", "random_forest", "extra_trees")
 # Exact TreeSHAP work per customer (trees x leaves x depth^2) allowed when
 # explaining a large-N run or scoring a large export; large-N forests are
-# kept below it (ml.candidates.LARGE_N_FOREST_SPACE), so the explanation time
+# kept below it (ml.model.candidates.LARGE_N_FOREST_SPACE), so the explanation time
 # grows linearly with the customers.
 LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER = 1.0e5
 SCORE_BATCH_ROWS = 100_000
@@ -208,13 +208,3 @@ CURVE_MAX_POINTS = 2000
 MODEL_FILE = "decline_model.skops"
 MODEL_CARD_JSON = "decline_model.card.json"
 MODEL_CARD_MD = "decline_model.card.md"
-
-# Tables of the ML schema (declared to dbt as source 'ml').
-ML_TABLES = (
-    "model_runs",
-    "model_candidates",
-    "predictions",
-    "shap_values",
-    "feature_importance",
-    "evaluation_curves",
-)

@@ -1,7 +1,7 @@
 """Command line: ``python -m ml.train`` trains, evaluates, explains and scores every customer.
 
 A thin wrapper: it parses options, sets up logging and calls
-:func:`ml.training.run_training`, which does the work.
+:func:`ml.model.training.run_training`, which does the work.
 """
 
 from __future__ import annotations
@@ -9,23 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ml.candidates import exact_family_names, family_names
-from ml.cli_support import add_common_options, configure_logging, run_step
-from ml.config import (
-    CV_FOLDS,
-    CV_REPEATS,
-    DEFAULT_N_JOBS,
-    DEFAULT_SEARCH_SIZE,
-    DEFAULT_SEED,
-    DEFAULT_THRESHOLD_RULE,
-    ENSEMBLE_TOP_K,
-    LARGE_N_CUSTOMERS,
-    LARGE_N_FAMILIES,
-    LARGE_N_FIT_SAMPLE,
-    LARGE_N_SEARCH_SAMPLE,
-    MAX_ENSEMBLE_MEMBERS,
-)
-from ml.evaluation import parse_threshold_rule
+from ml import config
+from ml.model.candidates import exact_family_names, family_names
+from ml.model.evaluation import parse_threshold_rule
+from ml.ops.cli import configure_logging, ml_step_parser, run_step
 
 
 def _threshold_rule(text: str) -> str:
@@ -48,8 +35,8 @@ def _families(text: str) -> tuple[str, ...]:
 
 def _ensemble_size(text: str) -> int:
     value = int(text)
-    if value > MAX_ENSEMBLE_MEMBERS:
-        raise argparse.ArgumentTypeError(f"at most {MAX_ENSEMBLE_MEMBERS} members")
+    if value > config.MAX_ENSEMBLE_MEMBERS:
+        raise argparse.ArgumentTypeError(f"at most {config.MAX_ENSEMBLE_MEMBERS} members")
     return value
 
 
@@ -67,9 +54,9 @@ def _positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ml.train argument parser (every option explained in --help)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m ml.train",
-        description=(
+    parser = ml_step_parser(
+        "python -m ml.train",
+        (
             "Train the purchasing-activity decline model on the customer_features mart: "
             "group-aware hold-out, random search of every model family with repeated "
             "stratified group k-fold CV on the training part, selection by CV ROC-AUC alone "
@@ -85,33 +72,38 @@ def build_parser() -> argparse.ArgumentParser:
             "fit run on stated stratified samples and only exactly explainable families compete "
             "(see ml/config.py)."
         ),
-        epilog="Exit status: 0 on success, 1 with a one-line cause on failure, 2 on bad options.",
     )
-    add_common_options(parser)
+    _add_search_options(parser.add_argument_group("model search"))
+    _add_validation_options(parser.add_argument_group("validation"))
+    _add_large_n_options(parser.add_argument_group("large exports"))
+    return parser
+
+
+def _add_search_options(parser: argparse._ArgumentGroup) -> None:
+    """What is searched and how the decision threshold is chosen."""
     parser.add_argument(
         "--seed",
         type=int,
-        default=DEFAULT_SEED,
+        default=config.DEFAULT_SEED,
         help=f"Seed of the hold-out split, CV folds, search and models; same seed and data "
-        f"give identical predictions (default: {DEFAULT_SEED}, as in published work).",
+        f"give identical predictions (default: {config.DEFAULT_SEED}, as in published work).",
     )
     parser.add_argument(
         "--threshold-rule",
         type=_threshold_rule,
-        default=DEFAULT_THRESHOLD_RULE,
+        default=config.DEFAULT_THRESHOLD_RULE,
         metavar="RULE",
         help="How the offer threshold is chosen on the training customers' out-of-fold "
         "probabilities (never on hold-out labels): 'f1' (maximise "
         "F1), 'cost:R' (minimise R x missed decliners + wasted offers, R = cost of losing a "
-        f"customer / cost of an offer) or 'fixed:T' (default: {DEFAULT_THRESHOLD_RULE}).",
+        f"customer / cost of an offer) or 'fixed:T' (default: {config.DEFAULT_THRESHOLD_RULE}).",
     )
-    parser.add_argument(
+    _add_count(
+        parser,
         "--search-size",
-        type=_positive_int,
-        default=DEFAULT_SEARCH_SIZE,
-        metavar="N",
-        help="Configurations tried per model family: the tuned default plus N-1 sampled from "
-        f"its space; 1 = defaults only (default: {DEFAULT_SEARCH_SIZE}).",
+        config.DEFAULT_SEARCH_SIZE,
+        "Configurations tried per model family: the tuned default plus N-1 sampled from "
+        "its space; 1 = defaults only",
     )
     parser.add_argument(
         "--time-budget",
@@ -122,37 +114,42 @@ def build_parser() -> argparse.ArgumentParser:
         "recorded as search_truncated; results then depend on machine speed). Default: no cap.",
     )
     parser.add_argument(
-        "--cv-folds",
-        type=int,
-        default=CV_FOLDS,
-        metavar="K",
-        help=f"Folds of the stratified group k-fold on the training part (default: {CV_FOLDS}).",
-    )
-    parser.add_argument(
-        "--cv-repeats",
-        type=_positive_int,
-        default=CV_REPEATS,
-        metavar="R",
-        help=f"Repetitions of the k-fold with different shuffles (default: {CV_REPEATS}).",
-    )
-    parser.add_argument(
         "--families",
         type=_families,
         metavar="LIST",
         help="Comma-separated families to search (default: those whose exact SHAP adds up to "
         f"their probability: {', '.join(exact_family_names())}; above --large-n customers: "
-        f"{', '.join(LARGE_N_FAMILIES)}). Others ({', '.join(_comparison_families())}) "
+        f"{', '.join(config.LARGE_N_FAMILIES)}). Others ({', '.join(_comparison_families())}) "
         "may be named for comparison: they are searched and recorded in ml.model_candidates "
         "but never selected.",
     )
     parser.add_argument(
         "--ensemble-top-k",
         type=_ensemble_size,
-        default=ENSEMBLE_TOP_K,
+        default=config.ENSEMBLE_TOP_K,
         metavar="K",
         help="Also consider a soft-voting ensemble of the K best exactly explainable "
-        f"families (at most {MAX_ENSEMBLE_MEMBERS}); below 2 disables it "
-        f"(default: {ENSEMBLE_TOP_K}).",
+        f"families (at most {config.MAX_ENSEMBLE_MEMBERS}); below 2 disables it "
+        f"(default: {config.ENSEMBLE_TOP_K}).",
+    )
+
+
+def _add_validation_options(parser: argparse._ArgumentGroup) -> None:
+    """How candidates are compared and the chosen procedure estimated."""
+    parser.add_argument(
+        "--cv-folds",
+        type=int,
+        default=config.CV_FOLDS,
+        metavar="K",
+        help="Folds of the stratified group k-fold on the training part "
+        f"(default: {config.CV_FOLDS}).",
+    )
+    _add_count(
+        parser,
+        "--cv-repeats",
+        config.CV_REPEATS,
+        "Repetitions of the k-fold with different shuffles",
+        metavar="R",
     )
     parser.add_argument(
         "--nested-cv",
@@ -162,39 +159,43 @@ def build_parser() -> argparse.ArgumentParser:
         "selection) and record nested_cv_roc_auc_mean / _std in ml.model_runs: the honest "
         "estimate of the procedure. About five times the search time.",
     )
-    parser.add_argument(
-        "--n-jobs",
-        type=_positive_int,
-        default=DEFAULT_N_JOBS,
-        metavar="N",
-        help=f"Parallel threads for CV folds (default: {DEFAULT_N_JOBS}).",
-    )
-    parser.add_argument(
+    _add_count(parser, "--n-jobs", config.DEFAULT_N_JOBS, "Parallel threads for CV folds")
+
+
+def _add_large_n_options(parser: argparse._ArgumentGroup) -> None:
+    """When large-N mode starts and the samples it searches and fits on."""
+    _add_count(
+        parser,
         "--large-n",
-        type=_positive_int,
-        default=LARGE_N_CUSTOMERS,
-        metavar="N",
-        help="Above N customers train in large-N mode: search on --search-sample customers, fit "
-        f"the model on --fit-sample, score and explain everyone in batches "
-        f"(default: {LARGE_N_CUSTOMERS:,}).",
+        config.LARGE_N_CUSTOMERS,
+        "Above N customers train in large-N mode: search on --search-sample customers, fit "
+        "the model on --fit-sample, score and explain everyone in batches",
     )
-    parser.add_argument(
+    _add_count(
+        parser,
         "--search-sample",
-        type=_positive_int,
-        default=LARGE_N_SEARCH_SAMPLE,
-        metavar="N",
-        help="Large-N mode: training customers in the stratified group sample the family "
-        f"search runs on (default: {LARGE_N_SEARCH_SAMPLE:,}).",
+        config.LARGE_N_SEARCH_SAMPLE,
+        "Large-N mode: training customers in the stratified group sample the family search runs on",
     )
-    parser.add_argument(
+    _add_count(
+        parser,
         "--fit-sample",
-        type=_positive_int,
-        default=LARGE_N_FIT_SAMPLE,
-        metavar="N",
-        help="Large-N mode: training customers the evaluated and final model is fitted on "
-        f"(default: {LARGE_N_FIT_SAMPLE:,}).",
+        config.LARGE_N_FIT_SAMPLE,
+        "Large-N mode: training customers the evaluated and final model is fitted on",
     )
-    return parser
+
+
+def _add_count(
+    parser: argparse._ArgumentGroup, flag: str, default: int, text: str, metavar: str = "N"
+) -> None:
+    """A positive whole-number option whose help ends with its default."""
+    parser.add_argument(
+        flag,
+        type=_positive_int,
+        default=default,
+        metavar=metavar,
+        help=f"{text} (default: {default:,}).",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     # Imported late: the training stack (shap, skops, ...) loads only for valid options.
-    from ml.training import TrainSettings, run_training
+    from ml.model.training import TrainSettings, run_training
 
     settings = TrainSettings(
         seed=args.seed,

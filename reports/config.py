@@ -33,7 +33,7 @@ class Limits:
     eda_sample_seed: int = SAMPLE_SEED
     # Dots per feature in the SHAP beeswarm and points in the segment map:
     # beyond these the page gets heavy without showing more. Thinned evenly
-    # (data/summaries.py sample_evenly) over the sorted values, so the spread is kept.
+    # (ml.contracts.thinning.sample_evenly) over the sorted values, so the spread is kept.
     swarm_points_per_feature: int = 400
     map_points: int = 3_000
     # Audited records the overview lists per reason, lowest customer ids first

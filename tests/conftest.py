@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from ml.config import PROJECT_ROOT, Paths
-from ml.dbt_build import build_warehouse
+from ml.ops.dbt_runner import build_warehouse
 
 FIXTURE_RAW_DIR = PROJECT_ROOT / "tests" / "fixtures" / "raw_small"
 # The shop's real export sits beside the project root; CI always has it.

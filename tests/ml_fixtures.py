@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ml.config import MART_RELATION
-from ml.features import MartColumns, mart_columns
-from ml.training import TrainSettings
+from ml.contracts.features import MartColumns, mart_columns
+from ml.model.training import TrainSettings
 
 # A protocol small enough for tests: four cheap families (logistic regression
 # for comparison only: it is never selected), 3-fold CV twice.
@@ -101,3 +101,8 @@ def real_mart_duckdb(real_warehouse: Path, tmp_path: Path) -> Path:
     if wal.exists():
         shutil.copy2(wal, copy.with_name(copy.name + ".wal"))
     return copy
+
+
+def groups_straddling(groups: np.ndarray, left: np.ndarray, right: np.ndarray) -> set:
+    """Groups present on both sides of a split (empty for a correct split)."""
+    return set(np.asarray(groups)[left]) & set(np.asarray(groups)[right])

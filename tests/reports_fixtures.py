@@ -19,7 +19,7 @@ shows can be checked against a number written out here:
   112       no        7.0     0.15       low_risk_high_profit    1.05
 
 Risk threshold 0.5, profit threshold 3.5 (thousand roubles). The ml.* tables
-are written by the ML step's own writer (ml/warehouse.py write_run), so the
+are written by the ML step's own writer (ml/io/writer.py write_run), so the
 reports are tested against the tables the ML step really writes; the dbt
 relations (marts, staging, reference, segments) are written as plain tables
 with the columns their yml files describe.
@@ -36,9 +36,9 @@ import duckdb
 import pandas as pd
 from scipy import stats
 
-from ml.features import mart_columns
-from ml.warehouse import TABLES as ML_TABLES
-from ml.warehouse import write_run
+from ml.contracts.features import mart_columns
+from ml.contracts.ml_tables import TABLES as ML_TABLES
+from ml.io.writer import write_run
 
 IDS = list(range(101, 113))
 ALL_IDS = [*IDS, 113]  # with the inactive customer 113
@@ -110,11 +110,11 @@ def _mart() -> pd.DataFrame:
 
 def ml_rows(table: str, rows: list[dict]) -> pd.DataFrame:
     """*rows* of ml.*table* with every column the writer declares (those not given NULL)."""
-    return pd.DataFrame(rows).reindex(columns=[column for column, _ in ML_TABLES[table]])
+    return pd.DataFrame(rows).reindex(columns=list(ML_TABLES[table].column_names))
 
 
 def write_ml(con: duckdb.DuckDBPyConnection, tables: dict[str, list[dict]]) -> None:
-    """Write ml.* rows the way the ML step does: through ml/warehouse.py write_run."""
+    """Write ml.* rows the way the ML step does: through ml/io/writer.py write_run."""
     write_run(con, {table: ml_rows(table, rows) for table, rows in tables.items()})
 
 

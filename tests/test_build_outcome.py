@@ -1,4 +1,4 @@
-"""Which recorded dbt invocations let ml.train publish a build file (ml.build_outcome.refusal)."""
+"""Which recorded dbt invocations let ml.train publish a build file (build_outcome.refusal)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ml.build_outcome import Invocation, refusal
-from ml.run_log import fingerprint_file
+from ml.ops.build_outcome import Invocation, refusal
+from ml.ops.run_log import fingerprint_file
 
 BUILD = Path("/w/build/one_click.duckdb")
 STARTED = datetime(2026, 12, 1, 9, 30)

@@ -1,12 +1,12 @@
-"""The dbt-duckdb plugin's file helpers (ml/dbt_plugin.py), which plain `dbt` calls."""
+"""The dbt-duckdb plugin's file helpers (ml/ops/dbt_plugin.py), which plain `dbt` calls."""
 
 from __future__ import annotations
 
 import pytest
 from dbt_common.exceptions import DbtRuntimeError
 
-from ml.dbt_plugin import ensure_database_folder, file_sha256, file_signature, line_ending_fault
-from ml.run_log import fingerprint_file
+from ml.ops.dbt_plugin import ensure_database_folder, file_sha256, file_signature, line_ending_fault
+from ml.ops.run_log import fingerprint_file
 
 
 def test_a_single_lf_line_in_a_crlf_file_is_named(tmp_path):

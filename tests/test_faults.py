@@ -2,7 +2,7 @@
 
 Runs the real command lines as subprocesses on a 400-customer synthetic
 export, SIGKILLs them at fixed points ($ONE_CLICK_FAULT_POINT holds a run at
-a named step, see ml.publish.fault_point) or mid-dbt, and checks the
+a named step, see ml.ops.publish.fault_point) or mid-dbt, and checks the
 published file is byte-for-byte unchanged and still opens; then that the
 next run cleans up and publishes, while a reader that opened the old version
 keeps reading it consistently.
@@ -23,7 +23,7 @@ import duckdb
 import pytest
 
 from ml.config import PROJECT_ROOT, Paths
-from ml.publish import FAULT_POINT_ENV
+from ml.ops.publish import FAULT_POINT_ENV
 from ml.sample_data import write_sample
 
 from .conftest import paths_in

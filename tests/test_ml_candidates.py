@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.candidates import FAMILIES, MODEL_STEP, PREP_STEP, FeatureSpec, get_family
-from ml.data import model_inputs
-from ml.features import mart_columns
-from ml.search import candidate_configs, positive_proba
+from ml.contracts.features import mart_columns
+from ml.io.mart import model_inputs
+from ml.model.candidates import FAMILIES, MODEL_STEP, PREP_STEP, FeatureSpec, get_family
+from ml.model.predict import positive_proba
+from ml.model.search import candidate_configs
 
 from .ml_fixtures import synthetic_mart
 

@@ -9,22 +9,22 @@ import pandas as pd
 import pytest
 
 from ml.config import MART_RELATION
-from ml.data import (
+from ml.contracts.features import mart_columns
+from ml.io.mart import (
     MartError,
     categorical_as_text,
     data_fingerprint,
     model_inputs,
-    open_warehouse,
+    open_duckdb,
     read_mart,
     validate_for_training,
 )
-from ml.features import mart_columns
 
 from .ml_fixtures import synthetic_mart, write_mart
 
 
 def _read(path: Path) -> pd.DataFrame:
-    with open_warehouse(path, read_only=True) as con:
+    with open_duckdb(path, read_only=True) as con:
         return read_mart(con, MART_RELATION, mart_columns())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.evaluation import (
+from ml.model.evaluation import (
     ThresholdRule,
     choose_threshold,
     confusion_at,

@@ -8,10 +8,11 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import VotingClassifier
 
-from ml import explain as explain_module
-from ml.candidates import PREP_STEP, FeatureSpec, get_family
-from ml.data import model_inputs
-from ml.explain import (
+from ml.contracts.features import mart_columns
+from ml.io.mart import model_inputs
+from ml.model import explanation as explain_module
+from ml.model.candidates import PREP_STEP, FeatureSpec, get_family
+from ml.model.explanation import (
     CONSTANT,
     PROBABILITY,
     TREE_EXACT,
@@ -23,10 +24,9 @@ from ml.explain import (
     explain_producers,
     fold_matrix,
     importance_table,
-    model_output,
     permutation_table,
 )
-from ml.features import mart_columns
+from ml.model.predict import positive_proba
 
 from .ml_fixtures import synthetic_mart
 
@@ -48,7 +48,7 @@ def _fitted(
 
 
 def _explain(model: object, x: pd.DataFrame) -> Explanation:
-    return explain_producers([(model, np.arange(len(x)))], x, model_output(model, x))
+    return explain_producers([(model, np.arange(len(x)))], x, positive_proba(model, x))
 
 
 @pytest.mark.parametrize(
@@ -65,7 +65,7 @@ def test_shap_values_add_up_to_the_probability_for_every_customer(
 ) -> None:
     model, x = _fitted(family, **params)
     values, base = explain_model(model, x)
-    np.testing.assert_allclose(base + values.sum(axis=1), model_output(model, x), atol=1e-9)
+    np.testing.assert_allclose(base + values.sum(axis=1), positive_proba(model, x), atol=1e-9)
     explanation = _explain(model, x)
     assert explanation.method == method
     assert explanation.output_space == PROBABILITY
@@ -103,7 +103,7 @@ def test_a_soft_votes_shap_is_the_weighted_sum_of_its_members_exact_shap() -> No
     expected = 0.25 * members[0][0] + 0.75 * members[1][0]
     np.testing.assert_allclose(values, expected, atol=1e-12)
     assert base == pytest.approx(0.25 * members[0][1] + 0.75 * members[1][1])
-    np.testing.assert_allclose(base + values.sum(axis=1), model_output(vote, x), atol=1e-9)
+    np.testing.assert_allclose(base + values.sum(axis=1), positive_proba(vote, x), atol=1e-9)
 
 
 def test_each_customer_is_explained_by_the_model_that_produced_their_probability() -> None:
@@ -111,8 +111,8 @@ def test_each_customer_is_explained_by_the_model_that_produced_their_probability
     second, _ = _fitted("tree", rows=slice(40, None), max_depth=2)
     rows_a, rows_b = np.arange(0, 80, 2), np.arange(1, 80, 2)
     p = np.empty(len(x))
-    p[rows_a] = model_output(first, x.iloc[rows_a])
-    p[rows_b] = model_output(second, x.iloc[rows_b])
+    p[rows_a] = positive_proba(first, x.iloc[rows_a])
+    p[rows_b] = positive_proba(second, x.iloc[rows_b])
     explanation = explain_producers([(first, rows_a), (second, rows_b)], x, p)
     total = explanation.base_values + explanation.values.sum(axis=1).to_numpy()
     np.testing.assert_allclose(total, p, atol=1e-9)
@@ -127,13 +127,13 @@ def test_an_explanation_of_another_probability_is_refused() -> None:
     model, x = _fitted("tree")
     other, _ = _fitted("tree", max_depth=2)
     with pytest.raises(RuntimeError, match="do not add up"):
-        explain_producers([(model, np.arange(len(x)))], x, model_output(other, x))
+        explain_producers([(model, np.arange(len(x)))], x, positive_proba(other, x))
 
 
 def test_producers_must_cover_every_customer_once() -> None:
     model, x = _fitted("tree")
     with pytest.raises(ValueError, match="exactly once"):
-        explain_producers([(model, np.arange(10))], x, model_output(model, x))
+        explain_producers([(model, np.arange(10))], x, positive_proba(model, x))
 
 
 def test_batches_change_nothing_but_memory() -> None:
@@ -178,7 +178,7 @@ def test_shap_table_has_one_row_per_customer_and_feature() -> None:
     assert category["feature_value"].iloc[0] == x["favourite_category"].iloc[0]
     assert category["feature_value_num"].isna().all()
     per_customer = table.groupby("customer_id", sort=False)["shap_value"].sum().to_numpy()
-    np.testing.assert_allclose(explanation.base_value + per_customer, model_output(model, x))
+    np.testing.assert_allclose(explanation.base_value + per_customer, positive_proba(model, x))
 
 
 def test_importance_ranks_features_and_compares_the_two_rankings() -> None:

@@ -14,20 +14,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml import explain as explain_module
-from ml.candidates import LARGE_N_FOREST_SPACE, get_family, large_n_variant
 from ml.config import LARGE_N_FAMILIES
-from ml.data import ModelData, to_model_data
-from ml.evaluation import evaluation_curves, thinned
-from ml.explain import Explanation, ShapRows
-from ml.features import mart_columns
-from ml.search import positive_proba
-from ml.splitting import groups_straddling, large_fold_list, stratified_group_sample
+from ml.contracts.features import mart_columns
+from ml.contracts.thinning import sample_evenly
+from ml.io.mart import MartData, to_mart_data
+from ml.io.writer import write_run
+from ml.model import explanation as explain_module
+from ml.model.candidates import LARGE_N_FOREST_SPACE, get_family, large_n_variant
+from ml.model.evaluation import evaluation_curves
+from ml.model.explanation import Explanation, ShapRows
+from ml.model.predict import positive_proba
+from ml.model.splitting import large_fold_list, stratified_group_sample
+from ml.model.training import TrainSettings, run_training
 from ml.train import main
-from ml.training import TrainSettings, run_training
-from ml.warehouse import write_run
 
-from .ml_fixtures import quick_settings, synthetic_mart, write_mart
+from .ml_fixtures import groups_straddling, quick_settings, synthetic_mart, write_mart
 
 N, TWINS = 600, 12
 LARGE = {"large_n_customers": 300, "search_sample": 200, "fit_sample": 350}
@@ -96,8 +97,8 @@ def test_large_n_forests_are_bounded_so_exact_shap_stays_affordable(name: str) -
 
 
 def test_thinned_curves_keep_their_ends_and_a_bounded_number_of_points() -> None:
-    assert np.array_equal(thinned(5, 10), np.arange(5))
-    kept = thinned(100_001, 2000)
+    assert np.array_equal(sample_evenly(5, 10), np.arange(5))
+    kept = sample_evenly(100_001, 2000)
     assert len(kept) <= 2000 and kept[0] == 0 and kept[-1] == 100_000
     rng = np.random.default_rng(0)
     y = (rng.random(20_000) < 0.4).astype(int)
@@ -147,8 +148,8 @@ def test_shap_rows_in_chunks_equal_one_chunk_and_write_once(tmp_path: Path) -> N
     assert count == 15
 
 
-def _model_data() -> ModelData:
-    return to_model_data(synthetic_mart(n=N, twins=TWINS, seed=3), mart_columns(), True)
+def _model_data() -> MartData:
+    return to_mart_data(synthetic_mart(n=N, twins=TWINS, seed=3), mart_columns(), True)
 
 
 def test_batched_probabilities_equal_one_call(warehouse: Path, tmp_path: Path) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.candidates import FeatureSpec, get_family
-from ml.data import model_inputs
-from ml.features import mart_columns
-from ml.model_store import ModelFiles, ModelStoreError, load_model, read_card, stage_model
-from ml.search import positive_proba
+from ml.contracts.features import mart_columns
+from ml.io.mart import model_inputs
+from ml.model.candidates import FeatureSpec, get_family
+from ml.model.predict import positive_proba
+from ml.model.store import ModelFiles, ModelStoreError, load_model, read_card, stage_model
 
 from .ml_fixtures import synthetic_mart
 

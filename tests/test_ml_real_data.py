@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ml.training import TrainSettings, run_training
+from ml.model.training import TrainSettings, run_training
 
 from .ml_fixtures import real_mart_duckdb
 

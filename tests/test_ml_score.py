@@ -8,13 +8,13 @@ import duckdb
 import numpy as np
 import pytest
 
-from ml.data import MartError, to_model_data
-from ml.explain import model_output
-from ml.features import mart_columns
-from ml.model_store import load_model
+from ml.contracts.features import mart_columns
+from ml.io.mart import MartError, to_mart_data
+from ml.model.predict import positive_proba
+from ml.model.scoring import ScoreSettings, run_scoring
+from ml.model.store import load_model
+from ml.model.training import TrainSettings, run_training
 from ml.score import main
-from ml.scoring import ScoreSettings, run_scoring
-from ml.training import TrainSettings, run_training
 
 from .ml_fixtures import synthetic_mart, write_mart
 
@@ -90,13 +90,13 @@ def test_scoring_explains_every_published_probability_exactly(trained, tmp_path:
         ).fetchall()
     assert (method, space) == ("tree_exact", "probability")
     model, _ = load_model(models)
-    data = to_model_data(frame, mart_columns(), with_target=False)
+    data = to_mart_data(frame, mart_columns(), with_target=False)
     order = np.argsort(data.customer_ids)
     assert [row[0] for row in rows] == sorted(data.customer_ids.tolist())
     assert {row[4] for row in rows} == {len(mart_columns().features)}
     assert {row[2] for row in rows} == {base}  # one model, one base value
     published = np.array([row[1] for row in rows])
-    np.testing.assert_array_equal(published, model_output(model, data.x)[order])
+    np.testing.assert_array_equal(published, positive_proba(model, data.x)[order])
     np.testing.assert_allclose([row[2] + row[3] for row in rows], published, atol=1e-6)
 
 

@@ -8,17 +8,15 @@ import pytest
 from joblib import Parallel
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ml.data import to_model_data
-from ml.features import mart_columns
-from ml.search import (
+from ml.contracts.features import mart_columns
+from ml.io.mart import to_mart_data
+from ml.model.search import (
     CandidateResult,
-    cross_validated_predictions,
     fold_roc_auc,
     select_best,
     soft_vote_result,
 )
-from ml.splitting import fold_list
-from ml.training import (
+from ml.model.training import (
     TrainSettings,
     _evaluate_and_refit,
     _evaluate_on_sample,
@@ -46,7 +44,7 @@ def test_honest_probabilities_never_come_from_a_model_that_saw_the_row(large: bo
     # The evaluation training runs: every out-of-fold, unseen and hold-out probability
     # must come from a model that never saw the row. Twins have identical features:
     # a split or sample that separated them would also show up here.
-    data = to_model_data(synthetic_mart(n=200, twins=10), mart_columns(), with_target=True)
+    data = to_mart_data(synthetic_mart(n=200, twins=10), mart_columns(), with_target=True)
     settings = TrainSettings(
         oof_folds=5, large_n_customers=100 if large else 10_000, fit_sample=120, batch_rows=33
     )
@@ -78,20 +76,9 @@ def test_honest_probabilities_never_come_from_a_model_that_saw_the_row(large: bo
 
 
 def test_in_sample_the_leak_detector_does_fire() -> None:
-    data = to_model_data(synthetic_mart(n=30, twins=0), mart_columns(), with_target=True)
+    data = to_mart_data(synthetic_mart(n=30, twins=0), mart_columns(), with_target=True)
     model = RememberingClassifier().fit(data.x, data.y)
     assert np.all(model.predict_proba(data.x)[:, 1] == 1.0)
-
-
-def test_cross_validated_predictions_cover_exactly_the_validation_rows() -> None:
-    data = to_model_data(synthetic_mart(n=60, twins=0), mart_columns(), with_target=True)
-    folds = fold_list(data.y, data.groups, n_splits=3, n_repeats=2, seed=0)
-    with Parallel(n_jobs=2, backend="threading") as parallel:
-        predictions, fit_times = cross_validated_predictions(
-            RememberingClassifier(), data.x, data.y, folds, parallel
-        )
-    assert [len(p) for p in predictions] == [len(v) for _, v in folds]
-    assert fit_times.shape == (6,)
 
 
 def _result(family: str, scores: list[float], predictions: list[np.ndarray]) -> CandidateResult:

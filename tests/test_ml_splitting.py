@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ml.splitting import (
+from ml.model.splitting import (
     RepeatedStratifiedGroupKFold,
     fold_list,
-    groups_straddling,
     holdout_split,
 )
+
+from .ml_fixtures import groups_straddling
 
 
 def _labels_and_groups() -> tuple[np.ndarray, np.ndarray]:

@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml import training
-from ml.data import MartError
-from ml.model_store import ModelFiles
-from ml.search import CandidateResult
+from ml.contracts.ml_tables import TABLES
+from ml.io.mart import MartError
+from ml.io.writer import WriteBackError
+from ml.model import training
+from ml.model.search import CandidateResult
+from ml.model.store import ModelFiles
+from ml.model.training import TrainSettings, run_training
 from ml.train import build_parser, main
-from ml.training import TrainSettings, run_training
-from ml.warehouse import TABLES, WarehouseError
 
 from .ml_fixtures import quick_settings, synthetic_mart, write_mart
 
@@ -230,10 +231,10 @@ def test_a_failed_write_back_keeps_the_previous_run_and_model(
     card = ModelFiles.in_dir(tmp_path / "models").card_json.read_bytes()
 
     def failing_write(con: duckdb.DuckDBPyConnection, frames: dict) -> None:
-        raise WarehouseError("disk full (simulated)")
+        raise WriteBackError("disk full (simulated)")
 
     monkeypatch.setattr(training, "write_run", failing_write)
-    with pytest.raises(WarehouseError, match="simulated"):
+    with pytest.raises(WriteBackError, match="simulated"):
         run_training(warehouse, _settings(tmp_path, seed=7))
     assert {t: _table(warehouse, f"select * from ml.{t} order by all") for t in TABLES} == before
     assert ModelFiles.in_dir(tmp_path / "models").card_json.read_bytes() == card

@@ -11,8 +11,9 @@ import duckdb
 import pytest
 
 from ml.config import Paths
-from ml.publish import PublishError, list_versions, publish, rollback
-from ml.run_log import LockedError, fingerprint_file, new_run_id, warehouse_lock
+from ml.contracts.run_ids import new_run_id
+from ml.ops.publish import PublishError, list_versions, publish, rollback
+from ml.ops.run_log import LockedError, fingerprint_file, warehouse_lock
 
 
 def _paths(tmp_path: Path) -> Paths:
@@ -147,7 +148,7 @@ def test_run_ids_sort_by_time():
 
 
 def test_the_run_log_records_failed_and_succeeded_runs_with_input_checksums(tmp_path):
-    from ml.run_log import recorded_run
+    from ml.ops.run_log import recorded_run
 
     paths = _paths(tmp_path)
     paths.raw_dir.mkdir(parents=True)

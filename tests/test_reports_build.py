@@ -7,8 +7,8 @@ import dataclasses
 import duckdb
 import pytest
 
-from ml.warehouse import TABLES as ML_TABLES
-from ml.warehouse import create_tables
+from ml.contracts.ml_tables import TABLES as ML_TABLES
+from ml.io.writer import create_tables
 from reports import build
 from reports.data.model import ModelRun, read_candidates, read_importance, read_model_runs
 from reports.data.warehouse import ml_select
@@ -107,7 +107,7 @@ def test_without_stored_importance_mean_abs_shap_comes_from_the_shap_values():
         write_ml(con, {"shap_values": shap})
         con.execute("drop table ml.feature_importance")  # an ML step that did not write it
         frame = read_importance(con, "r1")
-    assert list(frame.columns) == [c for c, _ in ML_TABLES["feature_importance"]]
+    assert list(frame.columns) == list(ML_TABLES["feature_importance"].column_names)
     assert frame["feature"].tolist() == ["b", "a"]
     assert frame["shap_mean_abs"].tolist() == pytest.approx([0.5, 0.3])
     assert frame["permutation_mean"].isna().all()

@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.features import mart_columns
+from ml.contracts.features import mart_columns
+from ml.contracts.thinning import sample_evenly
 from reports.build import build_reports
 from reports.config import Limits, MoneyUnits
-from reports.data import export, summaries
+from reports.data import export
 from reports.data.load import load_report_data
 from reports.data.model import read_shap_points
 from reports.data.warehouse import connect, one_thread
@@ -161,7 +162,7 @@ def test_the_thinned_shap_read_keeps_the_dots_the_chart_would_pick_from_all(tmp_
         ranked = everything[everything["feature"] == feature].sort_values(
             ["shap_value", "customer_id"], kind="stable"
         )
-        expected = ranked.iloc[summaries.sample_evenly(len(ranked), 50)]
+        expected = ranked.iloc[sample_evenly(len(ranked), 50)]
         assert got["customer_id"].tolist() == expected["customer_id"].tolist()
         assert got["shap_value"].tolist() == expected["shap_value"].tolist()
         assert got["shap_value"].is_monotonic_increasing

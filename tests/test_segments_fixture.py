@@ -28,11 +28,12 @@ import pytest
 from scipy import stats
 
 from ml.config import MART_RELATION, Paths
-from ml.data import read_mart, to_model_data
-from ml.dbt_build import run_dbt
-from ml.explain import Explanation, ShapRows
-from ml.features import mart_columns
-from ml.warehouse import TABLES, write_run
+from ml.contracts.features import mart_columns
+from ml.contracts.ml_tables import TABLES
+from ml.io.mart import read_mart, to_mart_data
+from ml.io.writer import write_run
+from ml.model.explanation import Explanation, ShapRows
+from ml.ops.dbt_runner import run_dbt
 
 from .conftest import FIXTURE_RAW_DIR, paths_in
 
@@ -61,7 +62,7 @@ SHAP = {
 
 
 def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
-    columns = [name for name, _ in TABLES[table]]
+    columns = [name for name in TABLES[table].column_names]
     return pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns)
 
 
@@ -103,7 +104,7 @@ def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     with duckdb.connect(str(paths.build_duckdb)) as con:
         # SHAP rows as ml.train writes them: with each customer's feature values.
         columns = mart_columns()
-        data = to_model_data(read_mart(con, MART_RELATION, columns), columns, with_target=False)
+        data = to_mart_data(read_mart(con, MART_RELATION, columns), columns, with_target=False)
         ids = data.customer_ids.tolist()
         assert sorted(ids) == sorted(P_DECLINE)
         values = pd.DataFrame(

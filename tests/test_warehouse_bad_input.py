@@ -23,8 +23,8 @@ import duckdb
 import pytest
 
 from ml.config import PROJECT_ROOT, Paths
-from ml.dbt_build import WarehouseBuildError, build_warehouse, condense_duckdb_csv_error
-from ml.publish import publish
+from ml.ops.dbt_runner import WarehouseBuildError, build_warehouse, condense_duckdb_csv_error
+from ml.ops.publish import publish
 
 from .conftest import FIXTURE_RAW_DIR, paths_in
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from ml.features import mart_columns
+from ml.contracts.features import mart_columns
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ml.dbt_build import WarehouseBuildError, build_warehouse
+from ml.ops.dbt_runner import WarehouseBuildError, build_warehouse
 
 from .conftest import FIXTURE_RAW_DIR, paths_in
 

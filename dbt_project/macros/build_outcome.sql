@@ -10,7 +10,7 @@
       messages     the console lines (macros/console_report.sql)
     `python -m ml.train` and `ml.score` publish only a build whose latest
     complete `dbt build` passed on the export they are pointed at
-    (ml/build_outcome.py reads these tables). A killed run stays `running`,
+    (ml/ops/build_outcome.py reads these tables). A killed run stays `running`,
     a run stopped by the export check is `failed`: neither is published.
 -#}
 
@@ -45,7 +45,7 @@
 {% endmacro %}
 
 
-{#- Tables and columns of the record (ml/build_outcome.py reads them). -#}
+{#- Tables and columns of the record (ml/ops/build_outcome.py reads them). -#}
 {% macro build_outcome_layout() %}
     {{ return({
         'invocations': [

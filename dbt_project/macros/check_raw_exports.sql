@@ -33,7 +33,7 @@
         {%- endif -%}
     {%- endfor -%}
     {%- if problems -%}
-        {#- One line per file at fault; ml/dbt_build.py lists them as is.
+        {#- One line per file at fault; ml/ops/dbt_runner.py lists them as is.
             Recorded first: the build file must not look like a passed build. -#}
         {%- do record_build_refused(problems) -%}
         {{ exceptions.raise_compiler_error(problems | join('\n')) }}

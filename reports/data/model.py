@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ModelRun:
     """The columns of an ml.model_runs row the pages show, under the writer's names
-    (ml/warehouse.py TABLES), with its JSON columns parsed."""
+    (ml/contracts/ml_tables.py TABLES), with its JSON columns parsed."""
 
     run_id: str
     run_kind: str | None = None
@@ -110,7 +110,7 @@ def read_model_runs(con: duckdb.DuckDBPyConnection) -> list[ModelRun]:
         return []
     shown = [f.name for f in fields(ModelRun)]
     frame = query(con, f"{ml_select(con, 'model_runs', shown)} order by started_at, run_id")
-    types = dict(ML_TABLES["model_runs"])
+    types = {c.name: c.sql_type for c in ML_TABLES["model_runs"].columns}
     runs = []
     for record in frame.to_dict("records"):
         row = {k: _typed(none_if_na(v), types[k]) for k, v in record.items()}

@@ -101,10 +101,3 @@ def key_segment(summary: pd.DataFrame) -> pd.Series | None:
     """The row of the key segment in segments.segment_summary."""
     rows = summary[summary["is_key_segment"].astype(bool)]
     return None if rows.empty else rows.iloc[0]
-
-
-def sample_evenly(n: int, limit: int) -> np.ndarray:
-    """Indices of at most *limit* of *n* items spread evenly (deterministic thinning)."""
-    if n <= limit:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, limit).round().astype(int))

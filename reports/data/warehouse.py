@@ -13,8 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from reports.contracts import ML_SCHEMA, ML_TABLES
-from reports.data.summaries import sample_evenly
+from reports.contracts import ML_SCHEMA, ML_TABLES, quote_identifier, sample_evenly
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +37,6 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=True)
 
 
-def quote_identifier(identifier: str) -> str:
-    """*identifier* as a DuckDB quoted identifier: column names come from contracts and data."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
     """Columns of *schema.table* in order; empty when the table does not exist."""
     rows = con.execute(
@@ -58,8 +52,8 @@ def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
 
 
 def ml_columns(table: str) -> list[str]:
-    """The columns of ml.*table* in the writer's order (ml/warehouse.py TABLES)."""
-    return [column for column, _ in ML_TABLES[table]]
+    """The columns of ml.*table* in the writer's order (ml/contracts/ml_tables.py TABLES)."""
+    return list(ML_TABLES[table].column_names)
 
 
 def has_ml_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -76,11 +70,11 @@ def ml_select(
     Asking for a column the writer does not declare is an error: the reader
     follows the writer, it never names columns of its own.
     """
-    types = dict(ML_TABLES[table])
+    types = {c.name: c.sql_type for c in ML_TABLES[table].columns}
     wanted = list(types) if columns is None else list(columns)
     unknown = [c for c in wanted if c not in types]
     if unknown:
-        raise KeyError(f"ml.{table} declares no column(s) {unknown} (ml/warehouse.py TABLES)")
+        raise KeyError(f"ml.{table} declares no column(s) {unknown} (ml.contracts.ml_tables)")
     present = set(table_columns(con, ML_SCHEMA, table))
     parts = []
     for column in wanted:
@@ -136,7 +130,7 @@ def evenly_spaced(
     """At most *limit* rows of query *source* per value of its column *partition*, spread
     evenly over the rows sorted by *order_by*; and how many rows each partition has.
 
-    The rule is summaries.sample_evenly on the sorted rows (the positions are
+    The rule is contracts.sample_evenly on the sorted rows (the positions are
     computed there and picked here), so the dots a chart shows are the ones
     it would pick from the whole table; only they leave DuckDB. The result
     has *source*'s columns and `position`, the row's 0-based rank in its

@@ -1,8 +1,8 @@
 -- The newest training run as one row: `select * from
 -- segments.latest_training_run` answers "which model is in use, on which
 -- data, how good". Every column of ml.model_runs, so it reads the source
--- directly: the column list lives once, in the writer (ml/warehouse.py), and
--- this model's yml is rendered from it (python -m ml.warehouse_docs).
+-- directly: the column list lives once (ml/contracts/ml_tables.py), and
+-- this model's yml is rendered from it (python -m ml.docs.ml_source).
 -- A view: always the newest run of the file it lives in, never stale.
 {{ config(materialized='view') }}
 

@@ -146,71 +146,110 @@ def _fmt(value: Any) -> str:
 
 def render_card_markdown(card: dict[str, Any]) -> str:
     """Human-readable model card: what the model is, how it was judged, and where it stops."""
-    metrics = card.get("metrics", {})
-    data = card.get("data", {})
-    lines = [
+    sections = (
+        _card_heading,
+        _card_model,
+        _card_data,
+        _card_features,
+        _card_evaluation,
+        _card_candidates,
+        _card_explanations,
+        _card_limits,
+    )
+    lines = [line for section in sections for line in section(card)]
+    return "\n".join(lines) + "\n"
+
+
+def _section(title: str, *lines: str) -> list[str]:
+    return ["", f"## {title}", "", *lines]
+
+
+def _table(header: str, rows: list[str]) -> list[str]:
+    """A Markdown table: *header* cells separated by |, then the rows as given."""
+    cells = header.split(" | ")
+    return [f"| {header} |", "|" + "---|" * len(cells), *rows]
+
+
+def _card_heading(card: dict[str, Any]) -> list[str]:
+    return [
         f"# Model card: purchasing-activity decline ({card.get('run_id')})",
         "",
         f"*Created {card.get('created_at')} UTC, code `{card.get('code_version')}`, "
         f"seed {card.get('seed')}.*",
-        "",
-        "## Model",
-        "",
+    ]
+
+
+def _card_model(card: dict[str, Any]) -> list[str]:
+    return _section(
+        "Model",
         f"- Family: **{card.get('model_family')}** — {card.get('model_description', '')}",
         f"- Parameters: `{json.dumps(card.get('model_params'), ensure_ascii=False)}`",
         f"- File: `{card.get('model_file')}` (skops), sha256 `{card.get('model_sha256')}`",
         f"- Output: probability that the customer's purchasing activity declines; "
         f"offer when p ≥ {_fmt(card.get('threshold'))} (rule `{card.get('threshold_rule')}`).",
-        "",
-        "## Data",
-        "",
+    )
+
+
+def _card_data(card: dict[str, Any]) -> list[str]:
+    data = card.get("data", {})
+    return _section(
+        "Data",
         f"- Source: `{data.get('relation')}`, {data.get('n_customers')} customers, "
         f"{data.get('n_declined')} declined; fingerprint `{data.get('fingerprint')}`.",
         f"- Duplicate-record groups with more than one row: {data.get('duplicate_groups')}; "
         "a group is never split across train/validation/hold-out.",
-        "",
-        "## Features",
-        "",
-        "| feature | role | actionable | description |",
-        "|---|---|---|---|",
+    )
+
+
+def _card_features(card: dict[str, Any]) -> list[str]:
+    rows = [
+        f"| `{feature['name']}` | {feature['role']} | "
+        f"{'yes' if feature['actionable'] else 'no'} | {feature['description']} |"
+        for feature in card.get("features", [])
     ]
-    for feature in card.get("features", []):
-        lines.append(
-            f"| `{feature['name']}` | {feature['role']} | "
-            f"{'yes' if feature['actionable'] else 'no'} | {feature['description']} |"
-        )
-    lines += [
-        "",
-        "## Evaluation",
-        "",
+    return _section("Features", *_table("feature | role | actionable | description", rows))
+
+
+def _card_evaluation(card: dict[str, Any]) -> list[str]:
+    rows = [f"| {name} | {_fmt(value)} |" for name, value in card.get("metrics", {}).items()]
+    return _section(
+        "Evaluation",
         f"- Protocol: {card.get('protocol', '')}",
         f"- Configurations tried: {card.get('n_configs_tried', '—')}.",
         "",
-        "| metric | value |",
-        "|---|---|",
-    ]
-    lines += [f"| {name} | {_fmt(value)} |" for name, value in metrics.items()]
-    lines += ["", "## Candidates (cross-validated ROC-AUC on the training part)", ""]
-    lines += [
-        "| family | mean | std | configs | eligible (exact SHAP) |",
-        "|---|---|---|---|---|",
-    ]
+        *_table("metric | value", rows),
+    )
+
+
+def _card_candidates(card: dict[str, Any]) -> list[str]:
+    rows = []
     for row in card.get("candidates", []):
         eligible = row.get("is_eligible")
-        lines.append(
+        rows.append(
             f"| {row['family']} | {_fmt(row['cv_roc_auc_mean'])} | "
             f"{_fmt(row['cv_roc_auc_std'])} | {row['n_configs']} | "
             f"{'—' if eligible is None else 'yes' if eligible else 'no (comparison only)'} |"
         )
-    lines += ["", "## Explanations", "", f"- {card.get('shap', '')}"]
+    return _section(
+        "Candidates (cross-validated ROC-AUC on the training part)",
+        *_table("family | mean | std | configs | eligible (exact SHAP)", rows),
+    )
+
+
+def _card_explanations(card: dict[str, Any]) -> list[str]:
+    lines = _section("Explanations", f"- {card.get('shap', '')}")
     if card.get("shap_explainer"):
-        lines += [
+        lines.append(
             f"- Explainer: {card['shap_explainer']}. Rule: only models whose exact SHAP values "
             "add up to their probability over the mart's features are selected; every "
             "customer's base_value + Σ SHAP = p_decline within 1e-6."
-        ]
-    lines += ["", "## Limits", ""]
-    lines += [f"- {limit}" for limit in card.get("limits", [])]
-    lines += ["", "## Library versions", ""]
-    lines += [f"- {name} {version}" for name, version in card.get("library_versions", {}).items()]
-    return "\n".join(lines) + "\n"
+        )
+    return lines
+
+
+def _card_limits(card: dict[str, Any]) -> list[str]:
+    versions = card.get("library_versions", {}).items()
+    return [
+        *_section("Limits", *(f"- {limit}" for limit in card.get("limits", []))),
+        *_section("Library versions", *(f"- {name} {version}" for name, version in versions)),
+    ]

@@ -20,7 +20,7 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
-from ml.candidates import (
+from ml.model.candidates import (
     ENSEMBLE_FAMILY,
     Family,
     FeatureSpec,
@@ -29,7 +29,8 @@ from ml.candidates import (
     get_family,
     is_exactly_explainable,
 )
-from ml.progress import progress_bar
+from ml.model.predict import positive_proba
+from ml.model.progress import progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -65,23 +66,6 @@ class CandidateResult:
         return is_exactly_explainable(self.family, self.params)
 
 
-def positive_proba(model: Any, x: pd.DataFrame, batch_rows: int | None = None) -> np.ndarray:
-    """Probability of class 1 (activity declined), whatever order the classes were learnt in.
-
-    With *batch_rows*, rows go to the model that many at a time, so the
-    pipeline's intermediate arrays stay bounded however many customers there are.
-    """
-    positive = list(model.classes_).index(1)
-    if batch_rows is None or len(x) <= batch_rows:
-        return model.predict_proba(x)[:, positive]
-    return np.concatenate(
-        [
-            model.predict_proba(x.iloc[start : start + batch_rows])[:, positive]
-            for start in range(0, len(x), batch_rows)
-        ]
-    )
-
-
 def _fit_predict(
     estimator: Any, x: pd.DataFrame, y: np.ndarray, train: np.ndarray, val: np.ndarray
 ) -> tuple[Any, np.ndarray, float]:
@@ -114,16 +98,6 @@ def fit_many(
 
     out = parallel(delayed(fit)(tr, va) for tr, va in splits)
     return [(model, predictions) for model, predictions, _ in out]
-
-
-def cross_validated_predictions(
-    estimator: Any, x: pd.DataFrame, y: np.ndarray, folds: Folds, parallel: Parallel
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Validation-fold probabilities of *estimator* refitted (as a clone) on each training fold."""
-    out = parallel(delayed(_fit_predict)(estimator, x, y, tr, va) for tr, va in folds)
-    predictions = [p for _, p, _ in out]
-    fit_times = np.array([t for _, _, t in out])
-    return predictions, fit_times
 
 
 def fold_roc_auc(y: np.ndarray, folds: Folds, predictions: list[np.ndarray]) -> np.ndarray:

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from ml.config import RAW_FILES, Paths
+from ml.contracts.run_ids import new_run_id
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +34,6 @@ _CHUNK = 1 << 20
 
 class LockedError(RuntimeError):
     """Another run holds the warehouse lock."""
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    """A sortable, unique run id: UTC timestamp plus a short random suffix."""
-    now = now or datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
 
 def fingerprint_file(path: Path) -> tuple[str, int]:

@@ -23,10 +23,11 @@ from pathlib import Path
 import duckdb
 
 from ml.config import Paths
+from ml.contracts.run_ids import RUN_ID_PATTERN
 
 log = logging.getLogger(__name__)
 
-_VERSION_NAME = re.compile(r"^(?P<stem>.+)\.(?P<run_id>\d{8}T\d{6}Z[-\w]*)\.duckdb$")
+_VERSION_NAME = re.compile(rf"^(?P<stem>.+)\.(?P<run_id>{RUN_ID_PATTERN})\.duckdb$")
 
 
 FAULT_POINT_ENV = "ONE_CLICK_FAULT_POINT"

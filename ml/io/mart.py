@@ -1,7 +1,7 @@
 """Load the feature mart from DuckDB and refuse it early when it cannot train a model.
 
 Everything the model code needs to know about columns comes from the mart's
-dbt contract (:func:`ml.features.mart_columns`); this module only checks that
+dbt contract (:func:`ml.contracts.features.mart_columns`); this module only checks that
 the table in the warehouse honours it and turns it into model inputs.
 """
 
@@ -18,7 +18,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ml.features import MartColumns
+from ml.contracts.features import MartColumns
+from ml.contracts.sql import quote_identifier
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class MartError(ValueError):
 
 
 @dataclass(frozen=True)
-class ModelData:
+class MartData:
     """Model inputs of one mart snapshot, rows in customer-id order."""
 
     frame: pd.DataFrame  # the mart as read, sorted by customer id
@@ -36,10 +37,6 @@ class ModelData:
     y: np.ndarray | None  # 0/1 target, None when the mart carries no usable target
     groups: np.ndarray  # duplicate-record group of each row
     customer_ids: np.ndarray
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _split_relation(relation: str) -> tuple[str, str]:
@@ -68,9 +65,10 @@ def read_mart(con: duckdb.DuckDBPyConnection, relation: str, columns: MartColumn
     missing = [c for c in columns.all if c not in present]
     if missing:
         raise MartError(f"mart {relation} lacks contract column(s): {', '.join(missing)}")
-    select = ", ".join(_quote(c) for c in columns.all)
+    select = ", ".join(quote_identifier(c) for c in columns.all)
+    source = f"{quote_identifier(schema)}.{quote_identifier(table)}"
     frame = con.execute(
-        f"select {select} from {_quote(schema)}.{_quote(table)} order by {_quote(columns.id)}"
+        f"select {select} from {source} order by {quote_identifier(columns.id)}"
     ).df()
     logger.info("read %d rows x %d columns from %s", len(frame), frame.shape[1], relation)
     return frame
@@ -137,17 +135,30 @@ def model_inputs(frame: pd.DataFrame, columns: MartColumns) -> pd.DataFrame:
     return x
 
 
-def to_model_data(frame: pd.DataFrame, columns: MartColumns, with_target: bool) -> ModelData:
+def to_mart_data(frame: pd.DataFrame, columns: MartColumns, with_target: bool) -> MartData:
     """Bundle features, target and groups of a validated mart frame."""
     frame = frame.reset_index(drop=True)
     y = frame[columns.target].astype(bool).astype(int).to_numpy() if with_target else None
-    return ModelData(
+    return MartData(
         frame=frame,
         x=model_inputs(frame, columns),
         y=y,
         groups=frame[columns.group].to_numpy(),
         customer_ids=frame[columns.id].to_numpy(),
     )
+
+
+def load_mart(
+    con: duckdb.DuckDBPyConnection, relation: str, columns: MartColumns, for_training: bool
+) -> tuple[pd.DataFrame, MartData]:
+    """The mart as read and as model inputs, refused early when unusable for the purpose.
+
+    Training needs the target (both classes, no nulls); scoring does not.
+    """
+    frame = read_mart(con, relation, columns)
+    validate = validate_for_training if for_training else validate_for_scoring
+    validate(frame, columns)
+    return frame, to_mart_data(frame, columns, with_target=for_training)
 
 
 def data_fingerprint(frame: pd.DataFrame) -> str:
@@ -165,7 +176,7 @@ def data_fingerprint(frame: pd.DataFrame) -> str:
 
 
 @contextmanager
-def open_warehouse(
+def open_duckdb(
     con_or_path: duckdb.DuckDBPyConnection | str | Path, read_only: bool
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a connection: the caller's own (left open) or a new one on an existing file.

@@ -10,11 +10,11 @@ own parse of the project (``target/manifest.json``):
   declare, or one the yml declares that the table lacks (needs a built
   warehouse: the tests build one, the CLI takes ``--duckdb``).
 
-    python -m ml.docs_coverage                   # parse the project, check descriptions
-    python -m ml.docs_coverage --duckdb FILE     # also compare yml columns with FILE's tables
+    python -m ml.docs.coverage                   # parse the project, check descriptions
+    python -m ml.docs.coverage --duckdb FILE     # also compare yml columns with FILE's tables
 
 The ml.* source yml is rendered from the writer's schema; the CLI also fails
-when that rendering is stale (``python -m ml.warehouse_docs``).
+when that rendering is stale (``python -m ml.docs.ml_source``).
 """
 
 from __future__ import annotations
@@ -162,9 +162,9 @@ def parse_manifest(target_dir: Path) -> dict:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ml.docs_coverage",
+        prog="python -m ml.docs.coverage",
         description="Fail when a dbt model, seed, source, exposure or column has no "
-        "description, or the ml source yml is stale against ml/warehouse.py.",
+        "description, or the ml source yml is stale against ml/contracts/ml_tables.py.",
     )
     parser.add_argument(
         "--duckdb",
@@ -177,13 +177,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Print one line per problem; exit 1 when there is any."""
-    from ml.warehouse_docs import DocsError, generated_files, shown
+    from ml.docs.ml_source import DocsError, generated_files, shown
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         problems = [
-            f"{shown(f.path)} is stale: run `python -m ml.warehouse_docs`"
+            f"{shown(f.path)} is stale: run `python -m ml.docs.ml_source`"
             for f in generated_files()
             if not f.is_current()
         ]

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -248,17 +249,16 @@ def run_dbt(
     Works from the project root whatever the caller's directory, because dbt
     resolves `dbt_project.yml`, `profiles.yml` and relative paths from there.
     """
-    from dbt.cli.main import dbtRunner  # heavy import, only when a build runs
-
     paths.build_duckdb.parent.mkdir(parents=True, exist_ok=True)
-    env = {
-        ENV_RAW_DIR: str(paths.raw_dir.resolve()),
-        ENV_DUCKDB: str(paths.duckdb.resolve()),
-        ENV_BUILD_DUCKDB: str(paths.build_duckdb.resolve()),
-        # no usage events: the only network this project may touch is none
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    args = [
+    log.info(
+        "dbt %s (raw: %s, build file: %s)", " ".join(command), paths.raw_dir, paths.build_duckdb
+    )
+    outcome, lines, write_error = _invoke(paths, _dbt_args(command, extra_args))
+    return _report(outcome, lines, write_error, paths.build_duckdb)
+
+
+def _dbt_args(command: Sequence[str], extra_args: Sequence[str]) -> list[str]:
+    return [
         *command,
         "--project-dir",
         str(PROJECT_ROOT),
@@ -270,33 +270,52 @@ def run_dbt(
         str(DBT_LOG_DIR),
         *extra_args,
     ]
-    log.info(
-        "dbt %s (raw: %s, build file: %s)", " ".join(command), paths.raw_dir, paths.build_duckdb
-    )
+
+
+def _dbt_environment(paths: Paths) -> dict[str, str]:
+    return {
+        ENV_RAW_DIR: str(paths.raw_dir.resolve()),
+        ENV_DUCKDB: str(paths.duckdb.resolve()),
+        ENV_BUILD_DUCKDB: str(paths.build_duckdb.resolve()),
+        # no usage events: the only network this project may touch is none
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def _invoke(paths: Paths, args: list[str]) -> tuple[Any, list[tuple[str, str]] | None, str | None]:
+    """Run dbt in-process from the project root: its result, console lines and write error."""
+    from dbt.cli.main import dbtRunner  # heavy import, only when a build runs
+
     saved_parse = _saved_parse(paths.build_duckdb)
     _restore_parse(saved_parse)
     held = _open_ahead(paths.build_duckdb.resolve())  # the path dbt gets, for DuckDB to match
     cwd = Path.cwd()
     try:
         os.chdir(PROJECT_ROOT)
-        with _environment(env):
+        with _environment(_dbt_environment(paths)):
             outcome = dbtRunner().invoke(args)
     finally:
         os.chdir(cwd)
         lines = _console_lines(held, paths.build_duckdb.resolve())
         write_error = _checkpoint_and_close(held)
         _save_parse(saved_parse)
+    return outcome, lines, write_error
 
+
+def _report(
+    outcome: Any,
+    lines: list[tuple[str, str]] | None,
+    write_error: str | None,
+    build_duckdb: Path,
+) -> BuildReport:
+    """What the build did, in the words the console report recorded (or dbt's results)."""
     report = BuildReport(success=outcome.success and write_error is None)
     if outcome.exception is not None:
         report.problems.extend(_without_jinja_trace(str(outcome.exception)).splitlines())
     results = getattr(outcome.result, "results", None) or []
-    for result in results:
-        status = str(result.status)
-        if status == "warn":
-            report.n_warned += 1
-        elif status in ("success", "pass"):
-            report.n_passed += 1
+    statuses = [str(result.status) for result in results]
+    report.n_warned += statuses.count("warn")
+    report.n_passed += sum(status in ("success", "pass") for status in statuses)
     if lines:
         # The export check's refusal is both dbt's exception and a recorded line.
         report.problems.extend(
@@ -305,14 +324,13 @@ def run_dbt(
         report.warnings.extend(text for severity, text in lines if severity != "ERROR")
     elif outcome.exception is None:
         # No report was recorded (an older build file): describe the nodes here.
-        for result in results:
-            status = str(result.status)
+        for result, status in zip(results, statuses, strict=True):
             if status in ("error", "fail", "runtime error"):
-                report.problems.append(_describe(result, paths.build_duckdb))
+                report.problems.append(_describe(result, build_duckdb))
             elif status == "warn":
-                report.warnings.append(_describe(result, paths.build_duckdb))
+                report.warnings.append(_describe(result, build_duckdb))
     if write_error is not None:
-        report.problems.append(f"could not write {paths.build_duckdb}: {write_error}")
+        report.problems.append(f"could not write {build_duckdb}: {write_error}")
     if not report.success and not report.problems:
         report.problems.append("dbt reported a failure; see data/dbt/logs/dbt.log")
     return report

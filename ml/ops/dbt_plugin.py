@@ -9,7 +9,7 @@ Two things SQL and profile Jinja cannot do:
 - give SQL the SHA-256 of a file, streamed (`one_click_file_sha256(path)`), so
   the build outcome recorded by `on-run-end` (macros/build_outcome.sql) names
   the exact export it was built from, in the same form as the run log
-  (`ml.run_log.fingerprint_file`), without holding a file in memory.
+  (`ml.ops.run_log.fingerprint_file`), without holding a file in memory.
 
 dbt imports this module by name, so it must be importable wherever `dbt`
 runs: the project is installed into `.venv` (`pip install -e .`); console
@@ -26,7 +26,7 @@ import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt_common.exceptions import DbtRuntimeError
 
-from ml.run_log import fingerprint_file
+from ml.ops.run_log import fingerprint_file
 
 # DuckDB paths that are not files on this machine.
 _NOT_A_FILE = (":memory:", "md:", "motherduck:", "s3://", "gcs://", "http://", "https://")
@@ -142,7 +142,7 @@ class Plugin(BasePlugin):
         """Register the file functions the build-outcome macros call.
 
         dbt opens a connection per node; while another connection keeps the
-        database open (ml/dbt_build.py holds one) the functions registered by
+        database open (ml/ops/dbt_runner.py holds one) the functions registered by
         the previous node are still there.
         """
         functions = {

@@ -60,7 +60,7 @@ class Family:
     space: Mapping[str, list[Any]] = field(default_factory=dict)
     # Whether the family's exact SHAP adds up to its probability over the mart
     # features (scikit-learn trees after per-feature preprocessing, or the
-    # prior). Only such families are selected and published; see ml.explain.
+    # prior). Only such families are selected and published; see ml.model.explanation.
     exact_shap: bool = False
 
 

@@ -14,8 +14,7 @@ import pandas as pd
 from sklearn.metrics import brier_score_loss, precision_recall_curve, roc_auc_score, roc_curve
 
 from ml.config import CURVE_MAX_POINTS
-
-CURVE_COLUMNS = ("dataset", "curve", "point_index", "x", "y", "threshold", "bin_count")
+from ml.contracts.thinning import sample_evenly
 
 
 @dataclass(frozen=True)
@@ -162,13 +161,6 @@ def _curve(dataset: str, name: str, x, y, threshold=None, count=None) -> pd.Data
     )
 
 
-def thinned(n: int, max_points: int) -> np.ndarray:
-    """Indices of at most *max_points* evenly spread points of a curve of *n*, ends kept."""
-    if n <= max_points:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
-
-
 def evaluation_curves(
     y: np.ndarray,
     p: np.ndarray,
@@ -188,7 +180,8 @@ def evaluation_curves(
     fpr, tpr, roc_thr = roc_curve(y, p)
     precision, recall, pr_thr = precision_recall_curve(y, p)
     pr_thr = np.r_[pr_thr, np.nan]
-    keep_roc, keep_pr = thinned(len(fpr), max_points), thinned(len(recall), max_points)
+    keep_roc = sample_evenly(len(fpr), max_points)
+    keep_pr = sample_evenly(len(recall), max_points)
     fpr, tpr, roc_thr = fpr[keep_roc], tpr[keep_roc], roc_thr[keep_roc]
     precision, recall, pr_thr = precision[keep_pr], recall[keep_pr], pr_thr[keep_pr]
     reliability = reliability_table(y, p, n_bins)

@@ -15,8 +15,6 @@ import yaml
 
 from ml.config import MART_CONTRACT_YML, MART_MODEL
 
-FEATURE_ROLES = ("numeric", "categorical")
-
 
 @dataclass(frozen=True)
 class MartColumns:

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from ml.config import RAW_FILES
-from ml.run_log import fingerprint_file
+from ml.ops.run_log import fingerprint_file
 
 log = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,6 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
-from ml.candidates import (
-    ENSEMBLE_FAMILY,
-    Family,
-    FeatureSpec,
-    exact_family_names,
-    get_family,
-    large_n_variant,
-)
 from ml.config import (
     CALIBRATION_BINS,
     CV_FOLDS,
@@ -72,21 +65,25 @@ from ml.config import (
     SCORE_BATCH_ROWS,
     resolve_paths,
 )
-from ml.data import (
-    ModelData,
-    data_fingerprint,
-    open_warehouse,
-    read_mart,
-    to_model_data,
-    validate_for_training,
+from ml.contracts.features import MartColumns, mart_columns
+from ml.contracts.run_ids import new_run_id
+from ml.io.mart import MartData, data_fingerprint, load_mart, open_duckdb
+from ml.io.writer import TableRows, model_runs_row, write_run
+from ml.model.candidates import (
+    ENSEMBLE_FAMILY,
+    Family,
+    FeatureSpec,
+    exact_family_names,
+    get_family,
+    large_n_variant,
 )
-from ml.evaluation import (
+from ml.model.evaluation import (
     choose_threshold,
     evaluation_curves,
     parse_threshold_rule,
     summary_metrics,
 )
-from ml.explain import (
+from ml.model.explanation import (
     EXPLAINER_NAME,
     Explanation,
     ShapRows,
@@ -94,21 +91,19 @@ from ml.explain import (
     importance_table,
     permutation_table,
 )
-from ml.features import MartColumns, mart_columns
-from ml.model_store import stage_model
-from ml.progress import progress_bar, timed_stage
-from ml.provenance import code_version, library_versions, new_run_id, utc_now
-from ml.search import (
+from ml.model.predict import positive_proba
+from ml.model.progress import progress_bar, timed_stage
+from ml.model.provenance import code_version, library_versions, utc_now
+from ml.model.search import (
     CandidateResult,
     build_estimator,
     fit_many,
-    positive_proba,
     search_family,
     select_best,
     soft_vote_result,
 )
-from ml.splitting import fold_list, holdout_split, large_fold_list, stratified_group_sample
-from ml.warehouse import TableRows, model_runs_row, write_run
+from ml.model.splitting import fold_list, holdout_split, large_fold_list, stratified_group_sample
+from ml.model.store import StagedModel, stage_model
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +119,7 @@ class TrainSettings:
     oof_folds: int = OOF_FOLDS
     search_size: int = DEFAULT_SEARCH_SIZE
     race_finalists: int = RACE_FINALISTS
-    families: tuple[str, ...] | None = None  # None: every family in ml.candidates
+    families: tuple[str, ...] | None = None  # None: every family in ml.model.candidates
     ensemble_top_k: int = ENSEMBLE_TOP_K  # < 2 disables the soft-voting candidate
     threshold_rule: str = DEFAULT_THRESHOLD_RULE
     time_budget_s: float | None = None  # soft cap on the search stage
@@ -148,7 +143,8 @@ class TrainSettings:
 class TrainResult:
     """What a training run produced; ``tables`` are exactly the rows written to ``ml.*``.
 
-    ``tables["shap_values"]`` is a :class:`ml.explain.ShapRows` (chunks; ``.frame()`` joins them).
+    ``tables["shap_values"]`` is a :class:`ml.model.explanation.ShapRows` (chunks;
+    ``.frame()`` joins them).
     """
 
     run_id: str
@@ -177,7 +173,7 @@ class _Plan:
     folds: list[tuple[np.ndarray, np.ndarray]]  # CV folds, positions within search_rows
 
 
-def _plan(data: ModelData, settings: TrainSettings) -> _Plan:
+def _plan(data: MartData, settings: TrainSettings) -> _Plan:
     """Hold-out, search customers and CV folds; above large N, the search and fit samples."""
     assert data.y is not None
     y, groups, seed = data.y, data.groups, settings.seed
@@ -199,7 +195,7 @@ def _families(settings: TrainSettings, large: bool) -> list[Family]:
     """The families to search; by default only those whose exact SHAP adds up to the probability.
 
     Other families may be named with ``families`` for comparison: they are
-    searched and recorded, never selected (ml.search.select_best). Above
+    searched and recorded, never selected (ml.model.search.select_best). Above
     large N only the exact families run, forests at a bounded size.
     """
     names = settings.families or exact_family_names()
@@ -406,7 +402,7 @@ def nested_cv(
 
 def _evaluate_and_refit(
     estimator: Any,
-    data: ModelData,
+    data: MartData,
     train: np.ndarray,
     hold: np.ndarray,
     settings: TrainSettings,
@@ -442,7 +438,7 @@ def _evaluate_and_refit(
 
 
 def _evaluate_on_sample(
-    estimator: Any, data: ModelData, plan: _Plan, settings: TrainSettings, parallel: Parallel
+    estimator: Any, data: MartData, plan: _Plan, settings: TrainSettings, parallel: Parallel
 ) -> _Evaluation:
     """Large N: out-of-fold models inside the fit sample, then the final model on all of it.
 
@@ -487,33 +483,77 @@ def _cv_scheme(settings: TrainSettings, plan: _Plan) -> str:
     )
 
 
-def _metrics(
-    selected: CandidateResult,
-    oof: dict[str, float],
-    holdout: dict[str, float],
-    threshold: float,
-    rank_corr: float,
-    nested: _Nested | None,
-) -> dict[str, float | None]:
-    """The figures a run is judged by (ml.model_runs columns and the model card)."""
-    return {
-        "cv_roc_auc_mean": selected.cv_mean,
-        "cv_roc_auc_std": selected.cv_std,
-        "nested_cv_roc_auc_mean": nested.mean if nested else None,
-        "nested_cv_roc_auc_std": nested.std if nested else None,
-        "holdout_roc_auc": holdout["roc_auc"],
-        "oof_roc_auc": oof["roc_auc"],
-        "brier": oof["brier"],
-        "holdout_brier": holdout["brier"],
-        "threshold": threshold,
-        "oof_precision": oof["precision"],
-        "oof_recall": oof["recall"],
-        "oof_f1": oof["f1"],
-        "holdout_precision": holdout["precision"],
-        "holdout_recall": holdout["recall"],
-        "holdout_f1": holdout["f1"],
-        "importance_rank_corr": rank_corr,
-    }
+@dataclass(frozen=True)
+class _Selection:
+    """What the search chose, every candidate it compared, and the nested-CV estimate."""
+
+    candidates: list[CandidateResult]
+    selected: CandidateResult
+    nested: _Nested | None
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    """The decision threshold and the figures the model is judged by at it."""
+
+    rule: Any  # the parsed threshold rule (str() gives it back as written)
+    threshold: float
+    oof: dict[str, float]  # training customers, out-of-fold
+    holdout: dict[str, float]
+
+
+@dataclass(frozen=True)
+class _Explained:
+    """Every customer's exact SHAP values and the global importance tables."""
+
+    explanation: Explanation
+    importance: pd.DataFrame
+    rank_corr: float  # Spearman of the mean-|SHAP| and permutation rankings
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Everything a training run knows once its model is chosen, evaluated and explained."""
+
+    run_id: str
+    started_at: datetime
+    settings: TrainSettings
+    columns: MartColumns
+    data: MartData
+    plan: _Plan
+    selection: _Selection
+    evaluation: _Evaluation
+    judgement: _Judgement
+    explained: _Explained
+    fingerprint: str
+
+    @property
+    def n_configs(self) -> int:
+        return _configs_tried(self.selection.candidates)
+
+    @property
+    def metrics(self) -> dict[str, float | None]:
+        """The figures a run is judged by (ml.model_runs columns and the model card)."""
+        selected, nested = self.selection.selected, self.selection.nested
+        oof, holdout = self.judgement.oof, self.judgement.holdout
+        return {
+            "cv_roc_auc_mean": selected.cv_mean,
+            "cv_roc_auc_std": selected.cv_std,
+            "nested_cv_roc_auc_mean": nested.mean if nested else None,
+            "nested_cv_roc_auc_std": nested.std if nested else None,
+            "holdout_roc_auc": holdout["roc_auc"],
+            "oof_roc_auc": oof["roc_auc"],
+            "brier": oof["brier"],
+            "holdout_brier": holdout["brier"],
+            "threshold": self.judgement.threshold,
+            "oof_precision": oof["precision"],
+            "oof_recall": oof["recall"],
+            "oof_f1": oof["f1"],
+            "holdout_precision": holdout["precision"],
+            "holdout_recall": holdout["recall"],
+            "holdout_f1": holdout["f1"],
+            "importance_rank_corr": self.explained.rank_corr,
+        }
 
 
 def ensemble_columns(selected: CandidateResult) -> dict[str, str | None]:
@@ -528,82 +568,77 @@ def ensemble_columns(selected: CandidateResult) -> dict[str, str | None]:
     }
 
 
-def _card(
-    run_id: str,
-    started_at: Any,
-    settings: TrainSettings,
-    columns: MartColumns,
-    data: ModelData,
-    selected: CandidateResult,
-    candidates_table: pd.DataFrame,
-    metrics: dict[str, float | None],
-    explanation: Explanation,
-    plan: _Plan,
-    fingerprint: str,
-    rule: str,
-    n_configs: int,
-    nested: _Nested | None,
-) -> dict[str, Any]:
+def _card(run: _Run, candidates_table: pd.DataFrame) -> dict[str, Any]:
     """The model card's content: data, features, protocol, metrics, explanations, limits."""
-    assert data.y is not None
+    selected, nested = run.selection.selected, run.selection.nested
+    explanation = run.explained.explanation
     return {
-        "run_id": run_id,
-        "created_at": started_at.isoformat(timespec="seconds"),
+        "run_id": run.run_id,
+        "created_at": run.started_at.isoformat(timespec="seconds"),
         "code_version": code_version(),
-        "seed": settings.seed,
+        "seed": run.settings.seed,
         "model_family": selected.family,
         "model_description": _description(selected.family),
         "model_params": selected.params,
         "ensemble_members": ensemble_columns(selected)["ensemble_members"],
-        "threshold": metrics["threshold"],
-        "threshold_rule": rule,
-        "data": {
-            "relation": settings.relation,
-            "n_customers": len(data.y),
-            "n_declined": int(data.y.sum()),
-            "fingerprint": fingerprint,
-            "duplicate_groups": int((pd.Series(data.groups).value_counts() > 1).sum()),
-        },
-        "features": [
-            {
-                "name": name,
-                "role": "categorical" if name in columns.categorical else "numeric",
-                "data_type": columns.data_types[name],
-                "actionable": name in columns.actionable,
-                "description": columns.descriptions[name],
-            }
-            for name in columns.features
-        ],
+        "threshold": run.judgement.threshold,
+        "threshold_rule": str(run.judgement.rule),
+        "data": _card_data(run),
+        "features": _card_features(run.columns),
         "categories": {
-            name: sorted(data.x[name].unique().tolist()) for name in columns.categorical
+            name: sorted(run.data.x[name].unique().tolist()) for name in run.columns.categorical
         },
-        "protocol": _cv_scheme(settings, plan)
-        + f"; model chosen by mean CV ROC-AUC alone among {n_configs} configurations tried, "
-        "only families whose exact SHAP adds up to the probability eligible.",
-        "n_configs_tried": n_configs,
+        "protocol": _cv_scheme(run.settings, run.plan)
+        + f"; model chosen by mean CV ROC-AUC alone among {run.n_configs} configurations "
+        "tried, only families whose exact SHAP adds up to the probability eligible.",
+        "n_configs_tried": run.n_configs,
         "nested_cv": (
             {
-                "outer_folds": settings.oof_folds,
+                "outer_folds": run.settings.oof_folds,
                 "roc_auc_per_fold": nested.scores.round(6).tolist(),
                 "selected_per_fold": nested.selected,
             }
             if nested
             else None
         ),
-        "metrics": metrics,
+        "metrics": run.metrics,
         "candidates": candidates_table.drop(columns=["run_id"]).to_dict("records"),
         "shap": f"{EXPLAINER_NAME[explanation.method]}; each customer explained by the model "
         f"that produced their probability ({explanation.detail})",
         "shap_explainer": EXPLAINER_NAME[explanation.method],
         "shap_output_space": explanation.output_space,
-        "limits": _limits(settings, plan, n_configs, nested),
+        "limits": _limits(run.settings, run.plan, run.n_configs, nested),
         "library_versions": library_versions(),
     }
 
 
+def _card_data(run: _Run) -> dict[str, Any]:
+    assert run.data.y is not None
+    return {
+        "relation": run.settings.relation,
+        "n_customers": len(run.data.y),
+        "n_declined": int(run.data.y.sum()),
+        "fingerprint": run.fingerprint,
+        "duplicate_groups": int((pd.Series(run.data.groups).value_counts() > 1).sum()),
+    }
+
+
+def _card_features(columns: MartColumns) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "role": "categorical" if name in columns.categorical else "numeric",
+            "data_type": columns.data_types[name],
+            "actionable": name in columns.actionable,
+            "description": columns.descriptions[name],
+        }
+        for name in columns.features
+    ]
+
+
 def _predictions_table(
     run_id: str,
-    data: ModelData,
+    data: MartData,
     evaluation: _Evaluation,
     hold: np.ndarray,
     threshold: float,
@@ -636,22 +671,17 @@ def run_training(
 
     *con_or_path* is an open read-write DuckDB connection (left open) or a
     path (default: the private build file of :func:`ml.config.resolve_paths`,
-    where dbt built the mart). Raises :class:`ml.data.MartError` for an
-    unusable mart, :class:`ml.warehouse.WarehouseError` when the write-back
+    where dbt built the mart). Raises :class:`ml.io.mart.MartError` for an
+    unusable mart, :class:`ml.io.writer.WriteBackError` when the write-back
     rolls back (the previous tables and model then stay as they were).
     """
     settings = settings or TrainSettings()
     columns = columns or mart_columns()
-    rule = parse_threshold_rule(settings.threshold_rule)
-    for name in settings.families or ():
-        get_family(name)  # an unknown name fails before any work
-    if settings.ensemble_top_k > MAX_ENSEMBLE_MEMBERS:
-        raise ValueError(f"ensemble_top_k must be at most {MAX_ENSEMBLE_MEMBERS}")
+    rule = _checked_rule(settings)
     paths = resolve_paths(models_dir=settings.models_dir)
-    # ML output goes to the private build file; publishing it is ml.publish's job.
+    # ML output goes to the private build file; publishing it is ml.ops.publish's job.
     target = con_or_path if con_or_path is not None else paths.build_duckdb
-    started_at = utc_now()
-    clock = time.monotonic()
+    started_at, clock = utc_now(), time.monotonic()
     run_id = settings.run_id or new_run_id(started_at)
     logger.info("training run %s (seed %d)", run_id, settings.seed)
 
@@ -659,219 +689,305 @@ def run_training(
     # stay single-threaded so parallel fits never fight over cores (and the
     # many small fits skip thread start-up costs).
     with (
-        open_warehouse(target, read_only=not settings.write_back) as con,
+        open_duckdb(target, read_only=not settings.write_back) as con,
         threadpool_limits(limits=1),
     ):
-        with timed_stage("read_mart"):
-            frame = read_mart(con, settings.relation, columns)
-        validate_for_training(frame, columns)
-        data = to_model_data(frame, columns, with_target=True)
-        assert data.y is not None
-        spec = _feature_spec(columns)
-        plan = _plan(data, settings)
-        families = _families(settings, plan.large)
-        hold = plan.hold
-        logger.info(
-            "%d customers: %d train / %d hold-out; CV %d-fold x %d on %d%s",
-            len(data.y),
-            len(plan.train),
-            len(hold),
-            settings.cv_folds,
-            settings.cv_repeats,
-            len(plan.search_rows),
-            f" sampled (large-N mode; model fitted on {len(plan.fit_rows)})" if plan.large else "",
+        run = _train(con, run_id, started_at, clock, settings, columns, rule)
+        candidates_table = _candidates_table(
+            run.selection.candidates, run.selection.selected, run_id
         )
-        deadline = clock + settings.time_budget_s if settings.time_budget_s else None
-        search_settings = replace(settings, ensemble_top_k=0) if plan.large else settings
-
-        # Folds run in threads (scikit-learn's fitting code releases the GIL), so
-        # no worker processes start up.
-        with (
-            Parallel(n_jobs=settings.n_jobs, backend="threading") as parallel,
-            timed_stage("search"),
-        ):
-            candidates, selected = _search(
-                families,
-                spec,
-                data.x.iloc[plan.search_rows],
-                data.y[plan.search_rows],
-                plan.folds,
-                search_settings,
-                parallel,
-                deadline,
-            )
-        nested = None
-        if settings.nested_cv:
-            rows = plan.search_rows
-            with (
-                Parallel(n_jobs=settings.n_jobs, backend="threading") as parallel,
-                timed_stage("nested_cv"),
-            ):
-                nested = nested_cv(
-                    families,
-                    spec,
-                    data.x.iloc[rows],
-                    data.y[rows],
-                    data.groups[rows],
-                    search_settings,
-                    parallel,
-                )
-            logger.info("nested CV ROC-AUC %.4f ± %.4f", nested.mean, nested.std)
-        with (
-            Parallel(n_jobs=settings.n_jobs, backend="threading") as parallel,
-            timed_stage("fit_and_score"),
-        ):
-            estimator = build_estimator(selected, spec, settings.seed)
-            if plan.large:
-                evaluation = _evaluate_on_sample(estimator, data, plan, settings, parallel)
-            else:
-                evaluation = _evaluate_and_refit(
-                    estimator, data, plan.train, hold, settings, parallel
-                )
-
-        # Threshold and out-of-fold figures: training customers only.
-        oof_rows = evaluation.oof_rows
-        y_oof, p_oof = data.y[oof_rows], evaluation.p[oof_rows]
-        y_hold = data.y[hold]
-        threshold = choose_threshold(y_oof, p_oof, rule)
-        oof = summary_metrics(y_oof, p_oof, threshold)
-        holdout = summary_metrics(y_hold, evaluation.p_hold, threshold)
-        logger.info(
-            "hold-out ROC-AUC %.4f, out-of-fold ROC-AUC %.4f, Brier %.4f, threshold %.3f (%s)",
-            holdout["roc_auc"],
-            oof["roc_auc"],
-            oof["brier"],
-            threshold,
-            rule,
+        card = _card(run, candidates_table)
+        tables, card, staged = _write_with_model(
+            con, run, card, candidates_table, paths.models_dir, clock
         )
-
-        with timed_stage("shap"):
-            explanation = explain_producers(
-                evaluation.producers, data.x, evaluation.p, settings.batch_rows
-            )
-        shuffled = hold
-        if len(hold) > settings.permutation_max_rows:
-            shuffled = hold[
-                stratified_group_sample(
-                    y_hold, data.groups[hold], settings.permutation_max_rows, settings.seed
-                )
-            ]
-        with timed_stage("permutation_importance"):
-            permutation = permutation_table(
-                evaluation.holdout_model,
-                data.x.iloc[shuffled],
-                data.y[shuffled],
-                seed=settings.seed,
-                repeats=settings.permutation_repeats,
-            )
-        importance, rank_corr = importance_table(
-            explanation, permutation, columns.actionable, run_id
-        )
-        logger.info(
-            "SHAP %s (%s); SHAP vs permutation ranking: Spearman %.2f",
-            explanation.method,
-            explanation.detail,
-            rank_corr,
-        )
-
-        n_configs = _configs_tried(candidates)
-        metrics = _metrics(selected, oof, holdout, threshold, rank_corr, nested)
-        candidates_table = _candidates_table(candidates, selected, run_id)
-        fingerprint = data_fingerprint(frame)
-        card = _card(
-            run_id,
-            started_at,
-            settings,
-            columns,
-            data,
-            selected,
-            candidates_table,
-            metrics,
-            explanation,
-            plan,
-            fingerprint,
-            str(rule),
-            n_configs,
-            nested,
-        )
-        curves = pd.concat(
-            [
-                evaluation_curves(y_oof, p_oof, "oof", CALIBRATION_BINS),
-                evaluation_curves(y_hold, evaluation.p_hold, "holdout", CALIBRATION_BINS),
-            ],
-            ignore_index=True,
-        )
-        curves.insert(0, "run_id", run_id)
-
-        # Model files are staged first (their hash goes into ml.model_runs) and
-        # moved into place only after the warehouse transaction committed.
-        staged = (
-            stage_model(evaluation.final_model, card, paths.models_dir)
-            if settings.save_model
-            else None
-        )
-        try:
-            run_row = model_runs_row(
-                run_id=run_id,
-                run_kind="train",
-                started_at=started_at,
-                finished_at=utc_now(),
-                duration_s=time.monotonic() - clock,
-                mart_relation=settings.relation,
-                n_customers=len(data.y),
-                n_declined=int(data.y.sum()),
-                data_fingerprint=fingerprint,
-                code_version=card["code_version"],
-                library_versions=json.dumps(card["library_versions"], sort_keys=True),
-                seed=settings.seed,
-                model_family=selected.family,
-                model_params=_params_json(selected.params),
-                **ensemble_columns(selected),
-                n_configs_tried=n_configs,
-                cv_scheme=_cv_scheme(settings, plan),
-                holdout_size=len(hold),
-                threshold_rule=str(rule),
-                **{f"oof_{k}": oof[k] for k in ("tp", "fp", "tn", "fn")},
-                **{f"holdout_{k}": holdout[k] for k in ("tp", "fp", "tn", "fn")},
-                shap_method=explanation.method,
-                shap_output_space=explanation.output_space,
-                shap_base_value=explanation.base_value,
-                search_truncated=any(c.truncated for c in candidates),
-                model_path=str(staged.files.model) if staged else None,
-                model_sha256=staged.sha256 if staged else None,
-                **metrics,
-            )
-            tables = {
-                "model_runs": run_row,
-                "model_candidates": candidates_table,
-                "predictions": _predictions_table(
-                    run_id, data, evaluation, hold, threshold, explanation
-                ),
-                "shap_values": ShapRows(
-                    explanation, data.x, data.customer_ids, run_id, settings.batch_rows
-                ),
-                "feature_importance": importance,
-                "evaluation_curves": curves,
-            }
-            if settings.write_back:
-                with timed_stage("write_back"):
-                    write_run(con, tables)
-        except BaseException:
-            if staged:
-                staged.discard()
-            raise
-        if staged:
-            staged.commit()
-            card = {**card, "model_file": staged.files.model.name, "model_sha256": staged.sha256}
 
     logger.info("training run %s done in %.1f s", run_id, time.monotonic() - clock)
     return TrainResult(
         run_id=run_id,
-        model=evaluation.final_model,
-        selected=selected,
-        candidates=candidates,
-        metrics=metrics,
+        model=run.evaluation.final_model,
+        selected=run.selection.selected,
+        candidates=run.selection.candidates,
+        metrics=run.metrics,
         tables=tables,
         card=card,
         model_path=staged.files.model if staged else None,
     )
+
+
+def _checked_rule(settings: TrainSettings) -> Any:
+    """The parsed threshold rule; unknown families or too large an ensemble fail before any work."""
+    rule = parse_threshold_rule(settings.threshold_rule)
+    for name in settings.families or ():
+        get_family(name)
+    if settings.ensemble_top_k > MAX_ENSEMBLE_MEMBERS:
+        raise ValueError(f"ensemble_top_k must be at most {MAX_ENSEMBLE_MEMBERS}")
+    return rule
+
+
+def _train(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    started_at: datetime,
+    clock: float,
+    settings: TrainSettings,
+    columns: MartColumns,
+    rule: Any,
+) -> _Run:
+    """The stages in order: read, plan, select, evaluate, judge, explain."""
+    with timed_stage("read_mart"):
+        frame, data = load_mart(con, settings.relation, columns, for_training=True)
+    plan = _plan(data, settings)
+    _log_plan(data, plan, settings)
+    spec = _feature_spec(columns)
+    deadline = clock + settings.time_budget_s if settings.time_budget_s else None
+    selection = _select(data, spec, plan, settings, deadline)
+    evaluation = _fit_and_score(selection.selected, spec, data, plan, settings)
+    judgement = _judge(data, evaluation, plan.hold, rule)
+    explained = _explain(data, evaluation, plan.hold, columns, settings, run_id)
+    return _Run(
+        run_id=run_id,
+        started_at=started_at,
+        settings=settings,
+        columns=columns,
+        data=data,
+        plan=plan,
+        selection=selection,
+        evaluation=evaluation,
+        judgement=judgement,
+        explained=explained,
+        fingerprint=data_fingerprint(frame),
+    )
+
+
+def _log_plan(data: MartData, plan: _Plan, settings: TrainSettings) -> None:
+    logger.info(
+        "%d customers: %d train / %d hold-out; CV %d-fold x %d on %d%s",
+        len(data.customer_ids),
+        len(plan.train),
+        len(plan.hold),
+        settings.cv_folds,
+        settings.cv_repeats,
+        len(plan.search_rows),
+        f" sampled (large-N mode; model fitted on {len(plan.fit_rows)})" if plan.large else "",
+    )
+
+
+def _parallel(settings: TrainSettings) -> Parallel:
+    # Folds run in threads (scikit-learn's fitting code releases the GIL), so
+    # no worker processes start up.
+    return Parallel(n_jobs=settings.n_jobs, backend="threading")
+
+
+def _select(
+    data: MartData,
+    spec: FeatureSpec,
+    plan: _Plan,
+    settings: TrainSettings,
+    deadline: float | None,
+) -> _Selection:
+    """Search every family on the search customers; with ``nested_cv``, estimate the procedure."""
+    assert data.y is not None
+    families = _families(settings, plan.large)
+    search_settings = replace(settings, ensemble_top_k=0) if plan.large else settings
+    rows = plan.search_rows
+    x, y = data.x.iloc[rows], data.y[rows]
+    with _parallel(settings) as parallel, timed_stage("search"):
+        candidates, selected = _search(
+            families, spec, x, y, plan.folds, search_settings, parallel, deadline
+        )
+    nested = None
+    if settings.nested_cv:
+        with _parallel(settings) as parallel, timed_stage("nested_cv"):
+            nested = nested_cv(families, spec, x, y, data.groups[rows], search_settings, parallel)
+        logger.info("nested CV ROC-AUC %.4f ± %.4f", nested.mean, nested.std)
+    return _Selection(candidates, selected, nested)
+
+
+def _fit_and_score(
+    selected: CandidateResult,
+    spec: FeatureSpec,
+    data: MartData,
+    plan: _Plan,
+    settings: TrainSettings,
+) -> _Evaluation:
+    """Fit the selected configuration's evaluation and final models; every customer's p."""
+    with _parallel(settings) as parallel, timed_stage("fit_and_score"):
+        estimator = build_estimator(selected, spec, settings.seed)
+        if plan.large:
+            return _evaluate_on_sample(estimator, data, plan, settings, parallel)
+        return _evaluate_and_refit(estimator, data, plan.train, plan.hold, settings, parallel)
+
+
+def _judge(data: MartData, evaluation: _Evaluation, hold: np.ndarray, rule: Any) -> _Judgement:
+    """The threshold from training customers only, then the metrics at it."""
+    assert data.y is not None
+    rows = evaluation.oof_rows
+    y_oof, p_oof = data.y[rows], evaluation.p[rows]
+    threshold = choose_threshold(y_oof, p_oof, rule)
+    oof = summary_metrics(y_oof, p_oof, threshold)
+    holdout = summary_metrics(data.y[hold], evaluation.p_hold, threshold)
+    logger.info(
+        "hold-out ROC-AUC %.4f, out-of-fold ROC-AUC %.4f, Brier %.4f, threshold %.3f (%s)",
+        holdout["roc_auc"],
+        oof["roc_auc"],
+        oof["brier"],
+        threshold,
+        rule,
+    )
+    return _Judgement(rule, threshold, oof, holdout)
+
+
+def _explain(
+    data: MartData,
+    evaluation: _Evaluation,
+    hold: np.ndarray,
+    columns: MartColumns,
+    settings: TrainSettings,
+    run_id: str,
+) -> _Explained:
+    """Exact SHAP of every customer by their producing model; permutation importance on hold-out."""
+    assert data.y is not None
+    with timed_stage("shap"):
+        explanation = explain_producers(
+            evaluation.producers, data.x, evaluation.p, settings.batch_rows
+        )
+    shuffled = hold
+    if len(hold) > settings.permutation_max_rows:
+        shuffled = hold[
+            stratified_group_sample(
+                data.y[hold], data.groups[hold], settings.permutation_max_rows, settings.seed
+            )
+        ]
+    with timed_stage("permutation_importance"):
+        permutation = permutation_table(
+            evaluation.holdout_model,
+            data.x.iloc[shuffled],
+            data.y[shuffled],
+            seed=settings.seed,
+            repeats=settings.permutation_repeats,
+        )
+    importance, rank_corr = importance_table(explanation, permutation, columns.actionable, run_id)
+    logger.info(
+        "SHAP %s (%s); SHAP vs permutation ranking: Spearman %.2f",
+        explanation.method,
+        explanation.detail,
+        rank_corr,
+    )
+    return _Explained(explanation, importance, rank_corr)
+
+
+def _curves(run: _Run) -> pd.DataFrame:
+    """ml.evaluation_curves rows: out-of-fold (training customers) and hold-out."""
+    data, evaluation = run.data, run.evaluation
+    assert data.y is not None
+    rows = evaluation.oof_rows
+    curves = pd.concat(
+        [
+            evaluation_curves(data.y[rows], evaluation.p[rows], "oof", CALIBRATION_BINS),
+            evaluation_curves(
+                data.y[run.plan.hold], evaluation.p_hold, "holdout", CALIBRATION_BINS
+            ),
+        ],
+        ignore_index=True,
+    )
+    curves.insert(0, "run_id", run.run_id)
+    return curves
+
+
+def _model_runs_row(
+    run: _Run, card: dict[str, Any], staged: StagedModel | None, clock: float
+) -> pd.DataFrame:
+    """The run's ml.model_runs row (provenance from the card, model file from *staged*)."""
+    assert run.data.y is not None
+    selected, judgement = run.selection.selected, run.judgement
+    explanation = run.explained.explanation
+    return model_runs_row(
+        run_id=run.run_id,
+        run_kind="train",
+        started_at=run.started_at,
+        finished_at=utc_now(),
+        duration_s=time.monotonic() - clock,
+        mart_relation=run.settings.relation,
+        n_customers=len(run.data.y),
+        n_declined=int(run.data.y.sum()),
+        data_fingerprint=run.fingerprint,
+        code_version=card["code_version"],
+        library_versions=json.dumps(card["library_versions"], sort_keys=True),
+        seed=run.settings.seed,
+        model_family=selected.family,
+        model_params=_params_json(selected.params),
+        **ensemble_columns(selected),
+        n_configs_tried=run.n_configs,
+        cv_scheme=_cv_scheme(run.settings, run.plan),
+        holdout_size=len(run.plan.hold),
+        threshold_rule=str(judgement.rule),
+        **{f"oof_{k}": judgement.oof[k] for k in ("tp", "fp", "tn", "fn")},
+        **{f"holdout_{k}": judgement.holdout[k] for k in ("tp", "fp", "tn", "fn")},
+        shap_method=explanation.method,
+        shap_output_space=explanation.output_space,
+        shap_base_value=explanation.base_value,
+        search_truncated=any(c.truncated for c in run.selection.candidates),
+        model_path=str(staged.files.model) if staged else None,
+        model_sha256=staged.sha256 if staged else None,
+        **run.metrics,
+    )
+
+
+def _tables(
+    run: _Run,
+    card: dict[str, Any],
+    candidates_table: pd.DataFrame,
+    staged: StagedModel | None,
+    clock: float,
+) -> dict[str, TableRows]:
+    """Every ml.* table's rows of this run, as the writer takes them."""
+    explanation = run.explained.explanation
+    return {
+        "model_runs": _model_runs_row(run, card, staged, clock),
+        "model_candidates": candidates_table,
+        "predictions": _predictions_table(
+            run.run_id,
+            run.data,
+            run.evaluation,
+            run.plan.hold,
+            run.judgement.threshold,
+            explanation,
+        ),
+        "shap_values": ShapRows(
+            explanation, run.data.x, run.data.customer_ids, run.run_id, run.settings.batch_rows
+        ),
+        "feature_importance": run.explained.importance,
+        "evaluation_curves": _curves(run),
+    }
+
+
+def _write_with_model(
+    con: duckdb.DuckDBPyConnection,
+    run: _Run,
+    card: dict[str, Any],
+    candidates_table: pd.DataFrame,
+    models_dir: Path,
+    clock: float,
+) -> tuple[dict[str, TableRows], dict[str, Any], StagedModel | None]:
+    """Write ml.* and the model together: both land, or neither does.
+
+    Model files are staged first (their hash goes into ml.model_runs) and
+    moved into place only after the warehouse transaction committed.
+    """
+    settings = run.settings
+    staged = (
+        stage_model(run.evaluation.final_model, card, models_dir) if settings.save_model else None
+    )
+    try:
+        tables = _tables(run, card, candidates_table, staged, clock)
+        if settings.write_back:
+            with timed_stage("write_back"):
+                write_run(con, tables)
+    except BaseException:
+        if staged:
+            staged.discard()
+        raise
+    if staged:
+        staged.commit()
+        card = {**card, "model_file": staged.files.model.name, "model_sha256": staged.sha256}
+    return tables, card, staged

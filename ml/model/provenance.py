@@ -1,4 +1,7 @@
-"""Run identity and provenance: run ids, code version, library versions, timestamps."""
+"""Provenance of a run: code version, library versions, timestamps.
+
+Run ids have their own module, :mod:`ml.contracts.run_ids`, shared with the run log.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from datetime import UTC, datetime
 from importlib import metadata
 
 from ml.config import PROJECT_ROOT
-from ml.run_log import new_run_id as _pipeline_run_id
 
 LIBRARIES = ("scikit-learn", "numpy", "pandas", "scipy", "shap", "skops", "duckdb")
 
@@ -16,15 +18,6 @@ LIBRARIES = ("scikit-learn", "numpy", "pandas", "scipy", "shap", "skops", "duckd
 def utc_now() -> datetime:
     """Current UTC time without tzinfo (DuckDB TIMESTAMP columns are documented as UTC)."""
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    """A sortable, unique run id in the run log's format (``20260101T120000Z-1a2b3c``).
-
-    The same format as every other pipeline step, so an orchestrator can pass
-    its own run id and the ML tables line up with the run log.
-    """
-    return _pipeline_run_id(now.replace(tzinfo=UTC) if now and now.tzinfo is None else now)
 
 
 def code_version() -> str:

@@ -77,11 +77,6 @@ def fold_list(
     return list(splitter.split(None, y, groups))
 
 
-def groups_straddling(groups: np.ndarray, left: np.ndarray, right: np.ndarray) -> set:
-    """Groups present on both sides of a split (empty for a correct split)."""
-    return set(np.asarray(groups)[left]) & set(np.asarray(groups)[right])
-
-
 def _keep_groups_whole(chosen: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Move every group to the side (or fold) of its first row."""
     return pd.Series(chosen).groupby(groups, sort=False).transform("first").to_numpy()

@@ -1,4 +1,4 @@
-"""What ml.train and ml.score share on the command line: logging, common options, exit codes."""
+"""What every command line shares: options, logging, the expected errors and exit codes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from typing import Any
 import duckdb
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from ml.build_outcome import BuildNotPassedError, read_invocations, refusal
 from ml.config import (
     ENV_BUILD_DUCKDB,
     ENV_DUCKDB,
@@ -22,21 +21,24 @@ from ml.config import (
     MART_RELATION,
     resolve_paths,
 )
-from ml.data import MartError
-from ml.dbt_build import WarehouseBuildError
-from ml.model_store import ModelStoreError
-from ml.publish import PublishError
-from ml.run_log import LockedError
-from ml.warehouse import WarehouseError
+from ml.io.mart import MartError
+from ml.io.writer import WriteBackError
+from ml.model.store import ModelStoreError
+from ml.ops.build_outcome import BuildNotPassedError, read_invocations, refusal
+from ml.ops.dbt_runner import WarehouseBuildError
+from ml.ops.publish import PublishError
+from ml.ops.run_log import LockedError
+from ml.ops.workflow import render_reports, run_ml_step_and_publish
 
 logger = logging.getLogger("ml")
 
-# Errors whose message is the whole story for the user: no traceback needed.
+# Errors whose message is the whole story for the user: one line, no traceback
+# (OSError covers a warehouse folder that cannot be made or written).
 EXPECTED_ERRORS = (
     BuildNotPassedError,
     MartError,
     ModelStoreError,
-    WarehouseError,
+    WriteBackError,
     WarehouseBuildError,
     PublishError,
     LockedError,
@@ -45,43 +47,50 @@ EXPECTED_ERRORS = (
 )
 
 
-def add_common_options(parser: argparse.ArgumentParser) -> None:
-    """Options every ML command takes: where the warehouse and models are, and how chatty to be."""
+EXIT_STATUS = "Exit status: 0 on success, 1 with a one-line cause on failure, 2 on bad options."
+
+
+def command_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """A command's parser with the exit-status epilog every command shares."""
+    return argparse.ArgumentParser(prog=prog, description=description, epilog=EXIT_STATUS)
+
+
+def ml_step_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The parser of an ML step (ml.train, ml.score): the common options already added."""
+    parser = command_parser(prog, description)
+    add_common_options(parser)
+    return parser
+
+
+def add_location_options(parser: argparse.ArgumentParser) -> None:
+    """Where the export, the build file and the published warehouse are (every command)."""
     parser.add_argument(
         "--duckdb",
         type=Path,
         metavar="PATH",
         help=f"Published warehouse that analysts read (default: ${ENV_DUCKDB} or "
-        "data/warehouse/one_click.duckdb). The step works on the private build file that "
-        "`dbt build` wrote, builds the models on its output and then replaces this file "
-        "atomically.",
+        "data/warehouse/one_click.duckdb). Steps work on the private build file and then "
+        "replace this file atomically.",
     )
     parser.add_argument(
         "--build-duckdb",
         type=Path,
         metavar="PATH",
-        help=f"Private build file holding the mart (default: ${ENV_BUILD_DUCKDB} or "
-        "build/<name> beside the published file).",
+        help=f"Private build file that `dbt build` writes and the ML step reads (default: "
+        f"${ENV_BUILD_DUCKDB} or build/<name> beside the published file).",
     )
     parser.add_argument(
         "--raw-dir",
         type=Path,
         metavar="DIR",
-        help=f"The export the build file must have been built from (default: ${ENV_RAW_DIR} "
-        "or data/raw). The step refuses a build file whose latest complete `dbt build` failed, "
-        "did not finish, or read other files than these.",
+        help=f"The export's four CSV files (default: ${ENV_RAW_DIR} or data/raw). The ML "
+        "step refuses a build file whose latest complete `dbt build` failed, did not finish, "
+        "or read other files than these.",
     )
-    parser.add_argument(
-        "--no-publish",
-        action="store_true",
-        help="Only write the ml.* tables into the build file: no segment models, no publish, "
-        "no reports (for experiments).",
-    )
-    parser.add_argument(
-        "--no-reports",
-        action="store_true",
-        help="Publish without rendering the HTML reports (python -m reports.build does it).",
-    )
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """How a run waits for the lock and which language its reports speak."""
     parser.add_argument(
         "--lang",
         choices=("en", "ru"),
@@ -96,6 +105,41 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         help="When another run holds the warehouse lock, wait this long before giving up "
         "(default: 0, refuse at once).",
     )
+
+
+def add_logging_options(parser: argparse.ArgumentParser) -> None:
+    """One way to set verbosity on every command: --log-level, or --verbose for DEBUG."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="Logging verbosity (default: INFO; DEBUG also logs every configuration tried).",
+    )
+    group.add_argument(
+        "--verbose",
+        dest="log_level",
+        action="store_const",
+        const="DEBUG",
+        help="Same as --log-level DEBUG.",
+    )
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """Options of both ML commands (ml.train, ml.score): locations, publishing, logging."""
+    add_location_options(parser)
+    parser.add_argument(
+        "--no-publish",
+        action="store_true",
+        help="Only write the ml.* tables into the build file: no segment models, no publish, "
+        "no reports (for experiments).",
+    )
+    parser.add_argument(
+        "--no-reports",
+        action="store_true",
+        help="Publish without rendering the HTML reports (python -m reports.build does it).",
+    )
+    add_run_options(parser)
     parser.add_argument(
         "--relation",
         default=MART_RELATION,
@@ -115,12 +159,7 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="Hide the per-stage progress bars (they go to stderr; logging stays on).",
     )
-    parser.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="Logging verbosity (default: INFO; DEBUG also logs every configuration tried).",
-    )
+    add_logging_options(parser)
 
 
 def configure_logging(level: str) -> None:
@@ -168,10 +207,9 @@ def run_step(
     """What `ml.train` and `ml.score` do once their settings are built.
 
     With --no-publish only *run* on the build file; otherwise the whole
-    publish sequence (ml.pipeline), then the reports unless --no-reports.
+    publish sequence (:func:`ml.ops.workflow.run_ml_step_and_publish`), then the reports
+    unless --no-reports.
     """
-    from ml.pipeline import render_reports, run_ml_step_and_publish
-
     paths = resolve_paths(
         raw_dir=args.raw_dir,
         duckdb=args.duckdb,

@@ -44,9 +44,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from ml.candidates import MODEL_STEP, PREP_STEP
 from ml.config import PATTERN_SHAP_MIN_ROWS, SHAP_ADDITIVITY_TOLERANCE
-from ml.search import positive_proba
+from ml.contracts.sql import quote_literal
+from ml.model.candidates import MODEL_STEP, PREP_STEP
+from ml.model.predict import positive_proba
 
 logger = logging.getLogger(__name__)
 
@@ -339,11 +340,6 @@ def explain_producers(
     return Explanation(frame, base_values, method, PROBABILITY, detail)
 
 
-def model_output(model: object, x: pd.DataFrame) -> np.ndarray:
-    """The quantity an explanation decomposes: the class-1 probability."""
-    return positive_proba(model, x)
-
-
 @dataclass
 class ShapRows:
     """``ml.shap_values`` rows of a run, handed to DuckDB *chunk_customers* customers at a time.
@@ -352,7 +348,7 @@ class ShapRows:
     customers. Built in pandas, with the values as Python strings, that took
     minutes and GBs; instead each chunk goes to DuckDB wide (one SHAP and one
     value column per feature, zero-copy) and :meth:`select_sql` unpivots it
-    and writes the text form there. :func:`ml.warehouse.write_run` inserts
+    and writes the text form there. :func:`ml.io.writer.write_run` inserts
     the chunks one after another; :meth:`frame` returns the same rows in pandas.
     """
 
@@ -402,7 +398,7 @@ class ShapRows:
                 if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
                 else "cast(null as double)"
             )
-            literal = "'" + str(name).replace("'", "''") + "'"
+            literal = quote_literal(str(name))
             parts.append(
                 f"select run_id, customer_id, {literal} as feature, {text} as feature_value, "
                 f"{number} as feature_value_num, shap_{i} as shap_value from {view}"

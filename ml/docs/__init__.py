@@ -1,0 +1,1 @@
+"""Documentation tools: the dbt yml of the ml.* tables and the docs-coverage check."""
