@@ -3,16 +3,13 @@
 -- pair, saying which file has the id and which lacks it. One test (each
 -- file's ids read once, one aggregate) instead of one per file and direction:
 -- each file sets its bit in `files`, so an id in every file has all bits.
--- The monthly files' ids are read from their pivots, which hold every id of
--- the file that parsed, once (a third of market_money.csv's rows, half of
--- market_time.csv's): the same ids, fewer rows to aggregate.
 {{ config(store_failures=true) }}
 
 {%- set files = [
     ('stg_shop_export__customers', 'market_file.csv'),
     ('stg_shop_export__profits', 'money.csv'),
-    ('int_revenues_pivoted_to_periods', 'market_money.csv'),
-    ('int_minutes_pivoted_to_periods', 'market_time.csv'),
+    ('stg_shop_export__monthly_revenues', 'market_money.csv'),
+    ('stg_shop_export__monthly_minutes', 'market_time.csv'),
 ] %}
 
 with
