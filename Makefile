@@ -31,7 +31,7 @@ install: $(STAMP)  ## create .venv and install the project with pinned versions
 demo: $(STAMP)  ## the main job end to end (synthetic sample data when $ONE_CLICK_RAW_DIR is empty)
 	$(BIN)/python -m ml.pipeline demo
 
-warehouse: $(STAMP)  ## dbt build: raw CSVs -> staging -> marts, with every test
+warehouse: $(STAMP)  ## dbt build: raw CSVs -> staging -> marts, with every data test
 	$(BIN)/python -m ml.pipeline warehouse
 
 train: $(STAMP)  ## python -m ml.train: model, ml.*, segments, publish, reports

@@ -79,6 +79,16 @@ def _unknown_period(raw: Path) -> None:
     _rewrite(raw / "market_time.csv", _replace_in_line(2, "текущий_месяц", "этот_месяц"))
 
 
+def _missing_month(raw: Path) -> None:
+    # customer 100001's current month (line 3) is gone
+    _rewrite(raw / "market_money.csv", lambda lines: [*lines[:2], *lines[3:]])
+
+
+def _repeated_month(raw: Path) -> None:
+    # customer 100002's first month (line 5) again at the end (line 26)
+    _rewrite(raw / "market_money.csv", lambda lines: [*lines[:-1], lines[4], ""])
+
+
 def _orphan_id(raw: Path) -> None:
     _rewrite(raw / "money.csv", lambda lines: [*lines[:-1], "999999;1,00", ""])
 
@@ -202,6 +212,14 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "unknown period": (
         _unknown_period,
         ["market_time.csv line 2: period = «этот_месяц» is not a known label"],
+    ),
+    "missing month": (
+        _missing_month,
+        ["market_money.csv lines 2 and 3: id 100001: no row for current_month"],
+    ),
+    "repeated month": (
+        _repeated_month,
+        ["market_money.csv lines 5, 6, 7 and 26: id 100002: 2 rows for pre_previous_month"],
     ),
     "id in one file only": (_orphan_id, ["customer_id 999999 is in money.csv but not in"]),
     "negative count": (

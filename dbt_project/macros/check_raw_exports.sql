@@ -45,7 +45,7 @@
 {#- One line describing what is wrong with a source file, or '' when it is fine. -#}
 {% macro raw_export_problem(node) %}
     {%- set raw_dir = node.config.raw_dir -%}
-    {%- set file_name = node.identifier ~ '.csv' -%}
+    {%- set file_name = export_file_name(node.identifier) -%}
     {%- set path = raw_dir ~ '/' ~ file_name -%}
     {%- set delimiter = node.config.delimiter -%}
     {%- set expected = node.columns.keys() | list -%}
@@ -118,3 +118,11 @@
               ~ header_line ~ '", expected "'
               ~ expected | join(delimiter) ~ '"') }}
 {% endmacro %}
+
+
+{#- The export file a `shop_export` source table is read from (its
+    `file_name`, `$identifier.csv`): what staging records as `source_file`
+    and what the checks above name. -#}
+{% macro export_file_name(table_name) -%}
+    {{ return(table_name ~ '.csv') }}
+{%- endmacro %}

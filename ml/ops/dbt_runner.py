@@ -120,7 +120,7 @@ def _save_parse(saved: Path) -> None:
 def _open_ahead(build_duckdb: Path) -> duckdb.DuckDBPyConnection | None:
     """A connection to the build file to hold while dbt runs (see `run_dbt`).
 
-    With `keep_open: false` (profiles.yml) dbt-duckdb closes the database
+    With `keep_open` false (set for this process in `run_dbt`) dbt-duckdb closes the database
     whenever no node is using it and opens it again for the next node: dozens
     of opens and checkpoints per build, about 1 s. While this connection is
     open DuckDB keeps the database instance, and each node's connect finds it
@@ -279,6 +279,10 @@ def _dbt_environment(paths: Paths) -> dict[str, str]:
         ENV_BUILD_DUCKDB: str(paths.build_duckdb.resolve()),
         # no usage events: the only network this project may touch is none
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # dbt-duckdb must close the file when the run ends, not at process
+        # exit: this process publishes it next (profiles.yml keep_open); the
+        # connection _open_ahead holds spares the reopening meanwhile
+        "ONE_CLICK_DBT_KEEP_OPEN": "false",
     }
 
 

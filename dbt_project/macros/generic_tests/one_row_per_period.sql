@@ -15,6 +15,8 @@ customers as (
     where customer_id is not null
 ),
 
+-- Counts only: the file and lines are looked up below for the failing
+-- customers alone, not aggregated (a top-5 list and a text) for every one.
 rows_per_period as (
     select
         {{ column_name }} as customer_id,
@@ -25,54 +27,79 @@ rows_per_period as (
         count(*) filter (
             where {{ period_column }} not in ('{{ periods | join("', '") }}')
                 or {{ period_column }} is null
-        ) as n_other_periods,
-        {%- if lines %}
-        any_value(source_file) as source_file,
-        {{ lines_phrase('min(source_line, 5)', 'count(*)') }} as source_lines,
-        {%- endif %}
-        count(*) as n_rows
+        ) as n_other_periods
     from {{ model }}
     where {{ column_name }} is not null
     group by 1
 ),
 
-final as (
+counted as (
     select
         coalesce(customers.customer_id, rows_per_period.customer_id)
             as customer_id,
         {%- for period in periods %}
         coalesce(rows_per_period.n_{{ period }}, 0) as n_{{ period }},
         {%- endfor %}
-        coalesce(rows_per_period.n_other_periods, 0) as n_other_periods,
+        coalesce(rows_per_period.n_other_periods, 0) as n_other_periods
+    from customers
+    full outer join rows_per_period
+        on customers.customer_id = rows_per_period.customer_id
+),
+
+failing as (
+    select * from counted
+    where
+        n_other_periods > 0
+        {%- for period in periods %}
+        or n_{{ period }} != 1
+        {%- endfor %}
+),
+{%- if lines %}
+
+failing_lines as (
+    select
+        {{ column_name }} as customer_id,
+        any_value(source_file) as source_file,
+        {{ lines_phrase('min(source_line, 5)', 'count(*)') }} as source_lines
+    from {{ model }}
+    where {{ column_name }} in (select failing.customer_id from failing)
+    group by 1
+),
+{%- endif %}
+
+final as (
+    select
+        failing.customer_id,
+        {%- for period in periods %}
+        failing.n_{{ period }},
+        {%- endfor %}
+        failing.n_other_periods,
         {%- if lines %}
-        rows_per_period.source_file,
-        rows_per_period.source_lines,
+        failing_lines.source_file,
+        failing_lines.source_lines,
         {%- endif %}
-        'id ' || coalesce(customers.customer_id, rows_per_period.customer_id)
+        'id ' || failing.customer_id
         || ': ' || concat_ws('; '
             {%- for period in periods %},
-            case coalesce(rows_per_period.n_{{ period }}, 0)
+            case failing.n_{{ period }}
                 when 1 then null
                 when 0 then 'no row for {{ period }}'
-                else rows_per_period.n_{{ period }} || ' rows for {{ period }}'
+                else failing.n_{{ period }} || ' rows for {{ period }}'
             end
             {%- endfor %},
-            case when rows_per_period.n_other_periods > 0
-                then rows_per_period.n_other_periods
+            case when failing.n_other_periods > 0
+                then failing.n_other_periods
                 || ' row(s) with an unknown period'
             end
         ) || ' (expected one row per period: {{ periods | join(", ") }})'
             as problem
-    from customers
-    full outer join rows_per_period
-        on customers.customer_id = rows_per_period.customer_id
+    from failing
+    {%- if lines %}
+    left join failing_lines
+        on failing.customer_id = failing_lines.customer_id
+    {%- endif %}
 )
 
 select * from final
-where
-    n_other_periods > 0
-    {%- for period in periods %}
-    or n_{{ period }} != 1
-    {%- endfor %}
 
 {% endtest %}

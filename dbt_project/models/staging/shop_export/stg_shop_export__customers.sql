@@ -56,7 +56,9 @@ renamed as (
         "Неоплаченные_продукты_штук_квартал" as unpaid_items_quarter_as_read,
         "Ошибка_сервиса" as service_errors_as_read,
         "Страниц_за_визит" as pages_per_visit_as_read,
-        parse_filename(filename) as source_file,
+        -- one file per source table: its name is known before reading,
+        -- so no per-row path column is read and parsed
+        '{{ export_file_name('market_file') }}' as source_file,
         -- the reader's row number (`with ordinality` in the source): the
         -- line in the file, header being line 1
         ordinality + 1 as source_line

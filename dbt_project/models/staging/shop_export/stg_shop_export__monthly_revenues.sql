@@ -26,7 +26,9 @@ renamed as (
         id as customer_id_as_read,
         "Период" as period_raw,
         "Выручка" as revenue_as_read,
-        parse_filename(filename) as source_file,
+        -- one file per source table: its name is known before reading,
+        -- so no per-row path column is read and parsed
+        '{{ export_file_name('market_money') }}' as source_file,
         -- the reader's row number (`with ordinality` in the source): the
         -- line in the file, header being line 1
         ordinality + 1 as source_line
