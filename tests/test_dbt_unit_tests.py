@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ml.config import PROJECT_ROOT
-from ml.dbt_build import run_dbt
+from ml.ops.dbt_runner import run_dbt
 
 from .conftest import FIXTURE_RAW_DIR, paths_in
 
