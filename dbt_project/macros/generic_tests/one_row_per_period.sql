@@ -28,7 +28,7 @@ rows_per_period as (
         ) as n_other_periods,
         {%- if lines %}
         any_value(source_file) as source_file,
-        {{ lines_phrase('min(source_line, 5)', 'count(*)') }} as source_lines,
+        {{ lines_phrase(smallest_values('source_line', 5), 'count(*)') }} as source_lines,
         {%- endif %}
         count(*) as n_rows
     from {{ model }}

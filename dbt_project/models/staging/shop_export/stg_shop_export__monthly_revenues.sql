@@ -24,9 +24,9 @@ periods as (
 renamed as (
     select
         id as customer_id_as_read,
-        "Период" as period_raw,
-        "Выручка" as revenue_as_read,
-        parse_filename(filename) as source_file,
+        {{ adapter.quote('Период') }} as period_raw,
+        {{ adapter.quote('Выручка') }} as revenue_as_read,
+        {{ file_name_of('filename') }} as source_file,
         -- the reader's row number (`with ordinality` in the source): the
         -- line in the file, header being line 1
         ordinality + 1 as source_line
