@@ -32,6 +32,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Skip the SHAP values (faster; the segments then list no reasons or offers).",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="Where the mart is: duckdb (default) scores the build file and publishes as "
+        "above; spark scores marts.customer_features of `dbt build --target spark` on Spark, "
+        "in parallel, and appends the run to the Spark tables ml.model_runs, ml.predictions "
+        "and ml.shap_values (catalog from the spark target in profiles.yml; no publish step, "
+        "so --duckdb, --build-duckdb, --raw-dir, --no-publish, --no-reports, --lang and --wait "
+        "do not apply). Needs `pip install -e .[spark]` and Java 17.",
+    )
     return parser
 
 
@@ -39,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     """Parse options, score, write back; return the process exit status."""
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
+    if args.engine == "spark":
+        from ml.spark.cli import run_spark_scoring
+
+        return run_spark_scoring(args)
     from ml.scoring import ScoreSettings, run_scoring
 
     return run_step(
