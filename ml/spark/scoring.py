@@ -200,6 +200,8 @@ def _python(value: Any) -> Any:
     """A pandas cell as a plain Python value for spark.createDataFrame (NA -> None)."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
     return value.item() if isinstance(value, np.generic) else value
 
 

@@ -92,10 +92,12 @@ ranked_drivers as (
         case
             when is_actionable
                 then
-                    count(*) filter (where is_actionable) over (
+                    -- a sum, not `count(*) filter (...)`: Spark allows no
+                    -- filter clause on a window function
+                    cast(sum(case when is_actionable then 1 else 0 end) over (
                         by_customer
                         rows between unbounded preceding and current row
-                    )
+                    ) as bigint)
         end as actionable_driver_rank
     from latest_shap
     where is_driver

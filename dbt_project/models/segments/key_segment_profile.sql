@@ -62,11 +62,18 @@ compared as (
         (key_mean - comparison_mean) / nullif(abs(comparison_mean), 0)
             as relative_difference,
         (key_mean - comparison_mean)
-        / nullif(sqrt((key_std ^ 2 + comparison_std ^ 2) / 2), 0)
+        -- power(), not `^`, which is XOR on Spark
+        / nullif(
+            sqrt((power(key_std, 2) + power(comparison_std, 2)) / 2), 0
+        )
             as standardized_difference,
         (key_mean - comparison_mean)
         / nullif(
-            sqrt(key_std ^ 2 / key_n + comparison_std ^ 2 / comparison_n), 0
+            sqrt(
+                power(key_std, 2) / key_n
+                + power(comparison_std, 2) / comparison_n
+            ),
+            0
         ) as welch_t
     from per_group
     where key_n >= 2 and comparison_n >= 2
