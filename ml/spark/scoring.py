@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ml.config import MART_RELATION, ML_SCHEMA, resolve_paths
+from ml.config import MART_RELATION, ML_SCHEMA, SCORE_BATCH_ROWS, resolve_paths
 from ml.data import MartError, to_model_data, validate_for_scoring
 from ml.explain import PROBABILITY, exact_route, explain_producers
 from ml.features import MartColumns, mart_columns
@@ -60,6 +60,7 @@ class SparkScoreSettings:
     run_id: str | None = None  # None: a new id
     explain: bool = True  # SHAP values for every customer
     schema: str = ML_SCHEMA
+    batch_rows: int = SCORE_BATCH_ROWS  # rows per pandas batch in a partition
 
 
 @dataclass(frozen=True)
@@ -240,10 +241,19 @@ def score_on_spark(
     ).collect()[0]
     n_declined = int(target["declined"] or 0) if target["known"] == n_customers else None
 
+    # Batches as large as DuckDB scoring's, so TreeSHAP takes its by-pattern
+    # route on large partitions (ml.explain), and at least one partition per
+    # core: a small mart is one parquet file, which Spark reads as one.
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.batch_rows))
+    partitions = max(mart.rdd.getNumPartitions(), spark.sparkContext.defaultParallelism)
     broadcast = spark.sparkContext.broadcast(model)
-    wide = mart.mapInPandas(
-        _batches_scorer(broadcast, columns, explain), schema=wide_ddl(features, explain)
-    ).persist()
+    wide = (
+        mart.repartition(partitions)
+        .mapInPandas(
+            _batches_scorer(broadcast, columns, explain), schema=wide_ddl(features, explain)
+        )
+        .persist()
+    )
     try:
         threshold = float(card["threshold"])
         predictions = wide.select(
