@@ -128,7 +128,8 @@ def both_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "DBT_TARGET_PATH": str(work / "dbt_target"),
         "DBT_LOG_PATH": str(work / "dbt_logs"),
     }
-    _run([str(Path(sys.executable).parent / "dbt"), "build", "--target", "spark"], spark_env)
+    dbt = str(Path(sys.executable).parent / "dbt")
+    _run([dbt, "build", "--target", "spark"], spark_env)
     _run(
         [
             sys.executable,
@@ -142,6 +143,17 @@ def both_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ],
         spark_env,
     )
+    # The models on the ML output, on each engine's own scoring run.
+    _run([dbt, "build", "--target", "spark", "--selector", "after_ml"], spark_env)
+    run_scoring(duck, ScoreSettings(models_dir=models))
+    duck_env = {
+        **env,
+        "ONE_CLICK_RAW_DIR": str(raw),
+        "ONE_CLICK_DUCKDB": str(work / "duckdb" / "warehouse.duckdb"),
+        "DBT_TARGET_PATH": str(work / "dbt_target_duckdb"),
+        "DBT_LOG_PATH": str(work / "dbt_logs"),
+    }
+    _run([dbt, "build", "--selector", "after_ml"], duck_env)
     return {"duckdb": duck, "spark": spark_dir, "models": models}
 
 
@@ -221,3 +233,20 @@ def test_spark_scoring_equals_duckdb_scoring_with_the_same_model(both_builds) ->
         scored["base_value"] + total.reindex(scored.index), scored["p_decline"], atol=1e-6
     )
     assert set(shap["feature"]) == set(mart_columns().features)
+
+
+@pytest.mark.parametrize(
+    ("relation", "keys"),
+    [
+        ("customer_segments", ["customer_id"]),
+        ("customer_recommendations", ["customer_id", "offer_rank"]),
+        ("segment_summary", ["segment"]),
+    ],
+)
+def test_segments_on_spark_equal_duckdb_segments(both_builds, relation, keys) -> None:
+    duck = _duckdb_table(both_builds["duckdb"], f"segments.{relation}")
+    spark = spark_table(both_builds["spark"], "segments", relation)
+    # each engine's scoring run has its own id and time
+    own = [c for c in duck.columns if c == "run_id" or c.endswith("_at")]
+    assert len(duck) > 0
+    assert_same_rows(duck.drop(columns=own), spark.drop(columns=own), keys)
