@@ -15,7 +15,7 @@ export ONE_CLICK_DUCKDB ?= data/warehouse/one_click.duckdb
 
 REAL_RAW_DIR ?= ../shared/data/raw
 
-.PHONY: help install demo warehouse train reports docs test lint format pytest real-data-checks bench clean
+.PHONY: help install install-spark demo warehouse train reports docs test test-spark lint format pytest real-data-checks bench bench-spark clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -27,6 +27,14 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project with pinned versions
+
+SPARK_STAMP := $(VENV)/.installed-spark-stamp
+
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,spark]"
+	touch $(SPARK_STAMP)
+
+install-spark: $(SPARK_STAMP)  ## add the optional Spark extra (dbt-spark, pyspark; needs Java 17)
 
 demo: $(STAMP)  ## the main job end to end (synthetic sample data when $ONE_CLICK_RAW_DIR is empty)
 	$(BIN)/python -m ml.pipeline demo
@@ -62,6 +70,12 @@ format: $(STAMP)  ## apply ruff format and sqlfluff fix
 pytest: $(STAMP)  ## the pytest suite (real-data tests run when ../shared/data/raw exists)
 	$(BIN)/pytest
 
+test-spark: $(SPARK_STAMP)  ## the spark tests: the project built on Spark equals DuckDB (Java 17)
+	$(BIN)/pytest -m spark tests/test_spark.py
+
+bench-spark: $(SPARK_STAMP)  ## DuckDB vs Spark build and scoring on one export (bench/results/spark.md)
+	$(BIN)/python bench/spark_bench.py
+
 # The real export through the data team's two plain commands (every dbt test,
 # then model with the nested CV of the whole selection, segments, publish,
 # reports), then the nested-CV quality target asserted by its own test.
@@ -75,4 +89,4 @@ real-data-checks: $(STAMP)  ## the real export: dbt build, ml.train --nested-cv,
 
 clean:  ## remove generated files (keeps .venv and data/raw)
 	rm -rf data/dbt data/warehouse/*.duckdb data/warehouse/*.wal data/warehouse/build/*.duckdb \
-		data/warehouse/versions data/reports data/models data/sample target logs
+		data/warehouse/versions data/reports data/models data/sample data/spark target logs

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ml.ops.cli import configure_logging, ml_step_parser, run_step
+from ml.config import resolve_paths
+from ml.ops.cli import configure_logging, ml_step_parser, run_command, run_step
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Skip the SHAP values (faster; the segments then list no reasons or offers).",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="Where the mart is: duckdb (default) scores the build file and publishes as "
+        "above; spark scores marts.customer_features of `dbt build --target spark` on Spark, "
+        "in parallel, and appends the run to the Spark tables ml.model_runs, ml.predictions "
+        "and ml.shap_values (catalog from the spark target in profiles.yml; no publish step, "
+        "so --duckdb, --build-duckdb, --raw-dir, --no-publish, --no-reports, --lang and --wait "
+        "do not apply). Needs `pip install -e .[spark]` and Java 17.",
+    )
     return parser
 
 
@@ -37,11 +49,33 @@ def main(argv: list[str] | None = None) -> int:
     """Parse options, score, write back; return the process exit status."""
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
+    if args.engine == "spark":
+        return _score_on_spark(args)
     from ml.model.scoring import ScoreSettings, run_scoring
 
     return run_step(
         args, "score", run_scoring, ScoreSettings(relation=args.relation, explain=not args.no_shap)
     )
+
+
+def _score_on_spark(args: argparse.Namespace) -> int:
+    """Score on Spark with the options of ml.score; return the process exit status."""
+    from ml.spark import SparkScoreSettings, score_on_spark, spark_session  # needs the extra
+
+    settings = SparkScoreSettings(
+        relation=args.relation,
+        models_dir=resolve_paths(models_dir=args.models_dir).models_dir,
+        explain=not args.no_shap,
+    )
+
+    def action() -> None:
+        spark = spark_session()
+        try:
+            score_on_spark(spark, settings)
+        finally:
+            spark.stop()
+
+    return run_command(action, not args.no_progress)
 
 
 if __name__ == "__main__":

@@ -49,8 +49,10 @@ select * from compared
 where
     n_customers != summary_n_customers
     -- a non-finite sum (an inf profit) is never "within tolerance"
-    or not isfinite(total_profit + summary_total_profit)
-    or not isfinite(total_profit_at_risk + summary_total_profit_at_risk)
+    or not {{ is_finite("total_profit + summary_total_profit") }}
+    or not {{ is_finite(
+        "total_profit_at_risk + summary_total_profit_at_risk"
+    ) }}
     or total_profit_differs
     or total_profit_at_risk_differs
     or share_differs

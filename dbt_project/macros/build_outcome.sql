@@ -15,9 +15,26 @@
 -#}
 
 {#- Commands that write the build file (not compile, docs, show, ...). -#}
-{% macro build_outcome_applies() %}
+{% macro build_outcome_writes() %}
     {{ return(execute and flags.WHICH in ['build', 'run', 'test', 'seed',
                                           'snapshot']) }}
+{% endmacro %}
+
+
+{#- The record lives in the DuckDB build file, the one `ml.train` publishes
+    from. Other adapters (Spark) have no build file and no publish step: they
+    print the console report (on-run-end) and record nothing. -#}
+{% macro build_outcome_applies() %}
+    {{ return(build_outcome_writes()
+              and adapter.dispatch('build_outcome_recorded', 'one_click')()) }}
+{% endmacro %}
+
+{% macro default__build_outcome_recorded() %}
+    {{ return(true) }}
+{% endmacro %}
+
+{% macro spark__build_outcome_recorded() %}
+    {{ return(false) }}
 {% endmacro %}
 
 
@@ -180,6 +197,9 @@
     for tests that failed or warned. -#}
 {% macro record_build_outcome(results) %}
     {%- if not build_outcome_applies() -%}
+        {%- if build_outcome_writes() -%}
+            {%- do console_report(results) -%}
+        {%- endif -%}
         {{ return('') }}
     {%- endif -%}
     {%- set lines = console_report(results) -%}

@@ -8,6 +8,19 @@
     reads the export.
 -#}
 {% macro check_raw_exports() %}
+    {{ return(adapter.dispatch('check_raw_exports', 'one_click')()) }}
+{% endmacro %}
+
+
+{#- Spark checks each header as it lands the file, with its own reader
+    (macros/adapters/spark_landing.sql); the checks below use DuckDB's
+    file functions. -#}
+{% macro spark__check_raw_exports() %}
+    {{ return('') }}
+{% endmacro %}
+
+
+{% macro default__check_raw_exports() %}
     {%- if not execute or flags.WHICH not in ['run', 'build'] -%}
         {{ return('') }}
     {%- endif -%}

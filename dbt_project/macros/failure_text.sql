@@ -10,6 +10,10 @@
     [e U+0065], so «премиум␠» and «пр[e U+0065]миум» no longer look like
     «премиум». Null reads as "empty". -#}
 {% macro visible_text(column) %}
+    {{ return(adapter.dispatch('visible_text', 'one_click')(column)) }}
+{% endmacro %}
+
+{% macro default__visible_text(column) %}
     case
         when {{ column }} is null then 'empty'
         else '«' || array_to_string(list_transform(
@@ -50,16 +54,56 @@
 {% endmacro %}
 
 
+{#- Spark: the same rules in Spark SQL (Java regular expressions, a
+    `transform` over the positions, `ascii` giving the code point). -#}
+{% macro spark__visible_text(column) %}
+    case
+        when {{ column }} is null then 'empty'
+        when {{ column }} = '' then '«»'
+        else '«' || array_join(transform(
+            sequence(1, length({{ column }})),
+            i -> case
+                when substring({{ column }}, i, 1) = ' '
+                    and (
+                        i = 1 or i = length({{ column }})
+                        or substring({{ column }}, i - 1, 1) = ' '
+                        or substring({{ column }}, i + 1, 1) = ' '
+                    )
+                    then '␠'
+                when substring({{ column }}, i, 1) rlike '[\\s\\p{C}\\p{Z}]'
+                    and substring({{ column }}, i, 1) != ' '
+                    then '[U+'
+                        || lpad(hex(ascii(substring({{ column }}, i, 1))), 4, '0')
+                        || ']'
+                when {{ column }} rlike
+                        '\\p{IsCyrillic}\\p{IsLatin}|\\p{IsLatin}\\p{IsCyrillic}'
+                    and substring({{ column }}, i, 1) rlike case
+                        when length(regexp_replace(
+                                {{ column }}, '[^\\p{IsLatin}]', ''))
+                            <= length(regexp_replace(
+                                {{ column }}, '[^\\p{IsCyrillic}]', ''))
+                            then '\\p{IsLatin}'
+                        else '\\p{IsCyrillic}'
+                    end
+                    then '[' || substring({{ column }}, i, 1) || ' U+'
+                        || lpad(hex(ascii(substring({{ column }}, i, 1))), 4, '0')
+                        || ']'
+                else substring({{ column }}, i, 1)
+            end), '') || '»'
+    end
+{% endmacro %}
+
+
 {#- "line 7", "lines 6 and 1302", "lines 3, 5, 8, 9, 12 and 40 more" from a
     sorted list of (the first few) line numbers and how many there are. -#}
 {% macro lines_phrase(lines, n_rows, shown=5) %}
     case
-        when {{ n_rows }} = 1 then 'line ' || {{ lines }}[1]
+        when {{ n_rows }} = 1 then 'line ' || {{ list_element(lines, 1) }}
         when {{ n_rows }} <= {{ shown }}
             then 'lines '
-            || array_to_string({{ lines }}[1:{{ n_rows }} - 1], ', ')
-            || ' and ' || {{ lines }}[{{ n_rows }}]
-        else 'lines ' || array_to_string({{ lines }}[1:{{ shown }}], ', ')
+            || {{ list_join(list_head(lines, n_rows ~ ' - 1'), "', '") }}
+            || ' and ' || {{ list_element(lines, n_rows) }}
+        else 'lines ' || {{ list_join(list_head(lines, shown), "', '") }}
             || ' and ' || ({{ n_rows }} - {{ shown }}) || ' more'
     end
 {% endmacro %}

@@ -22,9 +22,9 @@
         {%- set raw = name ~ '_as_read' %}
         {%- set limit = _number_limit(kind) %}
         coalesce(
-            isfinite({{ raw }})
+            {{ is_finite(raw) }}
             {%- if limit %}
-                and {{ raw }} = trunc({{ raw }})
+                and {{ is_whole_number(raw) }}
                 and abs({{ raw }}) <= {{ limit }}
             {%- endif %},
             false
@@ -54,15 +54,15 @@
                 '; '
                 {%- for name, kind in columns.items() %}
                     {%- set raw = name ~ '_as_read' %}
-                    {%- set shown = "'" ~ name ~ " = ' || " ~ raw ~ "::varchar" %}
+                    {%- set shown = "'" ~ name ~ " = ' || cast(" ~ raw ~ " as string)" %}
                     {%- set limit = _number_limit(kind) %},
                     case
                         when {{ name }}_is_valid then null
                         when {{ raw }} is null then '{{ name }} is empty (must not be empty)'
-                        when not isfinite({{ raw }})
+                        when not {{ is_finite(raw) }}
                             then {{ shown }} || ' is not a finite number'
                         {%- if limit %}
-                        when {{ raw }} != trunc({{ raw }})
+                        when not ({{ is_whole_number(raw) }})
                             then {{ shown }} || ' is not a whole number'
                         else {{ shown }}
                             || ' is out of range (at most {{ limit }} in size)'

@@ -2,5 +2,5 @@
     places: `5,180.0`, not `5179.950000000001`), for text such as the
     audit's `detail`. -#}
 {% macro readable_number(expression, decimals=1) -%}
-    format('{:,.{{ decimals }}f}', {{ expression }})
+    {{ format_thousands(expression, decimals) }}
 {%- endmacro %}

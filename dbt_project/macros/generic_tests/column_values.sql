@@ -22,7 +22,7 @@
         {%- if bounds.get(bound) is not none %}
             {%- do checks.append((
                 column ~ ' ' ~ op ~ ' ' ~ bounds[bound],
-                "'" ~ column ~ " = ' || cast(" ~ column ~ " as varchar) || ' (must be "
+                "'" ~ column ~ " = ' || cast(" ~ column ~ " as string) || ' (must be "
                 ~ words ~ " " ~ bounds[bound] ~ ")'")) %}
         {%- endif %}
     {%- endfor %}

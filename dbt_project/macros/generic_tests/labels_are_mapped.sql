@@ -19,7 +19,7 @@ labels as (
         count(*) as n_rows
         {%- if lines %},
         any_value(source_file) as source_file,
-        min(source_line, 5) as first_lines
+        {{ smallest_values('source_line', 5) }} as first_lines
         {%- endif %}
     from {{ model }}
     group by {{ column }}

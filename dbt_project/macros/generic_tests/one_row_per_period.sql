@@ -60,7 +60,7 @@ failing_lines as (
     select
         {{ column_name }} as customer_id,
         any_value(source_file) as source_file,
-        {{ lines_phrase('min(source_line, 5)', 'count(*)') }} as source_lines
+        {{ lines_phrase(smallest_values('source_line', 5), 'count(*)') }} as source_lines
     from {{ model }}
     where {{ column_name }} in (select failing.customer_id from failing)
     group by 1

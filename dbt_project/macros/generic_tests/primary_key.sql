@@ -22,7 +22,7 @@ select
     count(*) as n_rows,
     {%- if lines %}
     any_value(source_file) as source_file,
-    {{ lines_phrase('min(source_line, 5)', 'count(*)') }} as source_lines,
+    {{ lines_phrase(smallest_values('source_line', 5), 'count(*)') }} as source_lines,
     {%- endif %}
     case
         when {{ key | join(' is null or ') }} is null

@@ -37,6 +37,16 @@
 {%- endfor %}
 {%- set attributes = customer_attributes + revenue_attributes
     + minutes_attributes %}
+{%- set key_columns = [] %}
+{%- for prefix, names in [
+    ('key_customers', customer_attributes),
+    ('key_revenues', revenue_attributes),
+    ('key_minutes', minutes_attributes),
+] %}
+    {%- for name in names %}
+        {%- do key_columns.append(prefix ~ '.' ~ name) %}
+    {%- endfor %}
+{%- endfor %}
 
 with
 
@@ -75,17 +85,7 @@ keys as (
     select
         key_customers.source_line,
         key_customers.customer_id,
-        hash(
-            {%- for attribute in customer_attributes %}
-                key_customers.{{ attribute }},
-            {%- endfor %}
-            {%- for attribute in revenue_attributes %}
-                key_revenues.{{ attribute }},
-            {%- endfor %}
-            {%- for attribute in minutes_attributes %}
-                key_minutes.{{ attribute }}{{ "," if not loop.last }}
-            {%- endfor %}
-        ) as duplicate_key
+        {{ row_hash(key_columns) }} as duplicate_key
     from key_customers
     left join key_revenues
         on key_customers.customer_id = key_revenues.customer_id

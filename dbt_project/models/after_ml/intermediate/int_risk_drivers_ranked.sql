@@ -87,10 +87,15 @@ ranked_drivers as (
         case
             when is_actionable
                 then
-                    count(*) filter (where is_actionable) over (
-                        by_customer
+                    -- a sum, not `count(*) filter (...)`, and the window
+                    -- spelt out, not `by_customer rows ...`: Spark allows
+                    -- neither a filter clause on a window function nor a
+                    -- frame added to a named window
+                    cast(sum(case when is_actionable then 1 else 0 end) over (
+                        partition by customer_id
+                        order by shap_value desc, feature asc
                         rows between unbounded preceding and current row
-                    )
+                    ) as bigint)
         end as actionable_driver_rank
     from latest_shap
     where is_driver

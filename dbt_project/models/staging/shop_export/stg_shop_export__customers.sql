@@ -43,19 +43,23 @@ source as (
 renamed as (
     select
         id as customer_id_as_read,
-        "Покупательская активность" as activity_label_raw,
-        "Тип сервиса" as service_type_raw,
-        "Разрешить сообщать" as allow_messages_raw,
-        "Популярная_категория" as favourite_category_raw,
-        "Маркет_актив_6_мес" as marketing_activity_6m_as_read,
-        "Маркет_актив_тек_мес" as marketing_activity_current_month_as_read,
-        "Длительность" as tenure_days_as_read,
-        "Акционные_покупки" as promo_purchase_share_as_read,
-        "Средний_просмотр_категорий_за_визит"
+        {{ adapter.quote('Покупательская активность') }} as activity_label_raw,
+        {{ adapter.quote('Тип сервиса') }} as service_type_raw,
+        {{ adapter.quote('Разрешить сообщать') }} as allow_messages_raw,
+        {{ adapter.quote('Популярная_категория') }} as favourite_category_raw,
+        {{ adapter.quote('Маркет_актив_6_мес') }}
+            as marketing_activity_6m_as_read,
+        {{ adapter.quote('Маркет_актив_тек_мес') }}
+            as marketing_activity_current_month_as_read,
+        {{ adapter.quote('Длительность') }} as tenure_days_as_read,
+        {{ adapter.quote('Акционные_покупки') }}
+            as promo_purchase_share_as_read,
+        {{ adapter.quote('Средний_просмотр_категорий_за_визит') }}
             as avg_categories_per_visit_as_read,
-        "Неоплаченные_продукты_штук_квартал" as unpaid_items_quarter_as_read,
-        "Ошибка_сервиса" as service_errors_as_read,
-        "Страниц_за_визит" as pages_per_visit_as_read,
+        {{ adapter.quote('Неоплаченные_продукты_штук_квартал') }}
+            as unpaid_items_quarter_as_read,
+        {{ adapter.quote('Ошибка_сервиса') }} as service_errors_as_read,
+        {{ adapter.quote('Страниц_за_визит') }} as pages_per_visit_as_read,
         -- one file per source table: its name is known before reading,
         -- so no per-row path column is read and parsed
         '{{ export_file_name('market_file') }}' as source_file,

@@ -24,8 +24,8 @@ periods as (
 renamed as (
     select
         id as customer_id_as_read,
-        "Период" as period_raw,
-        "минут" as minutes_as_read,
+        {{ adapter.quote('Период') }} as period_raw,
+        {{ adapter.quote('минут') }} as minutes_as_read,
         -- one file per source table: its name is known before reading,
         -- so no per-row path column is read and parsed
         '{{ export_file_name('market_time') }}' as source_file,

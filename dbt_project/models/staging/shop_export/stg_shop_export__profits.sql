@@ -15,7 +15,7 @@ source as (
 renamed as (
     select
         id as customer_id_as_read,
-        "Прибыль" as profit_as_read,
+        {{ adapter.quote('Прибыль') }} as profit_as_read,
         -- one file per source table: its name is known before reading,
         -- so no per-row path column is read and parsed
         '{{ export_file_name('money') }}' as source_file,
