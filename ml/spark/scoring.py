@@ -2,7 +2,7 @@
 
 Every partition of ``marts.customer_features`` goes through
 :func:`score_batch` (a pure function of a pandas batch and the model, the
-same steps as DuckDB scoring in :mod:`ml.scoring`): predictions and, when
+same steps as DuckDB scoring in :mod:`ml.model.scoring`): predictions and, when
 the model has an exact route, TreeSHAP values checked to add up to each
 probability. The model travels once per executor as a broadcast variable.
 The batch comes back wide (one SHAP and one value column per feature) and
@@ -93,7 +93,7 @@ def table_ddl(table: str) -> str:
 def value_text(values: pd.Series) -> list[str]:
     """A feature's values as ml.shap_values.feature_value writes them.
 
-    The same text as the DuckDB writer (ml.explain.ShapRows.select_sql):
+    The same text as the DuckDB writer (ml.model.explanation.ShapRows.select_sql):
     whole floats without '.0', other floats in their shortest round-trip
     form, text as is.
     """
@@ -120,7 +120,7 @@ def score_batch(
     """One batch of mart rows scored: probability, base value, SHAP and value text per feature.
 
     Raises MartError for nulls in the model inputs, and RuntimeError when the
-    SHAP values do not add up to a probability (ml.explain.explain_producers).
+    SHAP values do not add up to a probability (ml.model.explanation.explain_producers).
     """
     validate_for_scoring(frame, columns)
     data = to_mart_data(frame, columns, with_target=False)
@@ -219,8 +219,6 @@ def score_on_spark(
     columns: MartColumns | None = None,
 ) -> SparkScoreResult:
     """Score the Spark mart with the persisted model; append the run to the Spark ml tables."""
-    from pyspark.sql import functions as f
-
     settings = settings or SparkScoreSettings()
     columns = columns or mart_columns()
     paths = resolve_paths(models_dir=settings.models_dir)
@@ -229,58 +227,19 @@ def score_on_spark(
     model, card = load_model(paths.models_dir)
     check_contract(card, columns)
     run_id = settings.run_id or new_run_id(started_at)
-    features = list(columns.features)
-    route = exact_route(model, features)
-    explain = settings.explain
-    if explain and route is None:
-        logger.warning(
-            "no SHAP values for this run: the model (%s) has no exact SHAP route in probability "
-            "units; retrain with `python -m ml.train` to get them",
-            card.get("model_family"),
-        )
-        explain = False
-
+    route = _explanation_route(model, card, list(columns.features), settings.explain)
     mart = spark.table(settings.relation).select(*columns.all)
-    n_customers = _check_mart(mart, columns)
-    target = mart.agg(
-        f.count(columns.target).alias("known"),
-        f.sum(f.col(columns.target).cast("int")).alias("declined"),
-    ).collect()[0]
-    n_declined = int(target["declined"] or 0) if target["known"] == n_customers else None
-
-    # Batches as large as DuckDB scoring's, so TreeSHAP takes its by-pattern
-    # route on large partitions (ml.explain), and at least one partition per
-    # core: a small mart is one parquet file, which Spark reads as one.
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.batch_rows))
-    partitions = max(mart.rdd.getNumPartitions(), spark.sparkContext.defaultParallelism)
+    n_customers, n_declined = _count_customers(mart, columns)
     broadcast = spark.sparkContext.broadcast(model)
-    wide = (
-        mart.repartition(partitions)
-        .mapInPandas(
-            _batches_scorer(broadcast, columns, explain), schema=wide_ddl(features, explain)
-        )
-        .persist()
-    )
+    wide = _scored_partitions(spark, mart, broadcast, columns, route, settings.batch_rows)
     try:
         threshold = float(card["threshold"])
-        predictions = wide.select(
-            f.lit(run_id).alias("run_id"),
-            "customer_id",
-            "p_decline",
-            (f.col("p_decline") >= f.lit(threshold)).alias("predicted_decline"),
-            f.lit("model").alias("p_source"),
-            f.lit(None).alias("fold"),
-            f.lit(None).alias("is_holdout"),
-            "base_value",
-        )
+        predictions = _predictions(wide, run_id, threshold)
         spark.sql(f"create database if not exists {settings.schema}")
-        if explain:
+        if route:
             _append(_long_shap(wide, run_id, columns), settings.schema, "shap_values")
         _append(predictions, settings.schema, "predictions")
         n_above = predictions.filter("predicted_decline").count()
-        base_value = None
-        if explain:
-            base_value = float(wide.agg(f.first("base_value")).collect()[0][0])
         run = model_runs_row(
             run_id=run_id,
             run_kind="score",
@@ -292,25 +251,13 @@ def score_on_spark(
             n_customers=n_customers,
             n_declined=n_declined,
             data_fingerprint=_fingerprint(mart),
-            code_version=code_version(),
-            library_versions=json.dumps(library_versions(), sort_keys=True),
-            seed=card.get("seed"),
-            model_family=card.get("model_family"),
-            model_params=json.dumps(card.get("model_params"), sort_keys=True, ensure_ascii=False),
-            threshold_rule=card.get("threshold_rule"),
+            **_provenance(card, paths.models_dir),
             threshold=threshold,
-            model_path=str(Path(paths.models_dir) / card["model_file"]),
-            model_sha256=card.get("model_sha256"),
-            shap_method=route if explain else None,
-            shap_output_space=PROBABILITY if explain else None,
-            shap_base_value=base_value,
+            shap_method=route,
+            shap_output_space=PROBABILITY if route else None,
+            shap_base_value=_base_value(wide) if route else None,
         )
-        rows = [tuple(_python(v) for v in run.iloc[0].tolist())]
-        _append(
-            spark.createDataFrame(rows, schema=table_ddl("model_runs")),
-            settings.schema,
-            "model_runs",
-        )
+        _append_run(spark, run, settings.schema)
     finally:
         wide.unpersist()
         broadcast.unpersist()
@@ -322,4 +269,93 @@ def score_on_spark(
         threshold,
         card["run_id"],
     )
-    return SparkScoreResult(run_id, card["run_id"], n_customers, explain)
+    return SparkScoreResult(run_id, card["run_id"], n_customers, route is not None)
+
+
+def _explanation_route(model: object, card: dict, features: list[str], explain: bool) -> str | None:
+    """The exact SHAP route of *model*, or None when not explaining (asked not to, or none)."""
+    if not explain:
+        return None
+    route = exact_route(model, features)
+    if route is None:
+        logger.warning(
+            "no SHAP values for this run: the model (%s) has no exact SHAP route in probability "
+            "units; retrain with `python -m ml.train` to get them",
+            card.get("model_family"),
+        )
+    return route
+
+
+def _count_customers(mart: DataFrame, columns: MartColumns) -> tuple[int, int | None]:
+    """Customers in the mart, and how many declined (None unless every label is known)."""
+    from pyspark.sql import functions as f
+
+    n_customers = _check_mart(mart, columns)
+    target = mart.agg(
+        f.count(columns.target).alias("known"),
+        f.sum(f.col(columns.target).cast("int")).alias("declined"),
+    ).collect()[0]
+    n_declined = int(target["declined"] or 0) if target["known"] == n_customers else None
+    return n_customers, n_declined
+
+
+def _scored_partitions(
+    spark: SparkSession,
+    mart: DataFrame,
+    broadcast: Any,
+    columns: MartColumns,
+    route: str | None,
+    batch_rows: int,
+) -> DataFrame:
+    """Every customer's probability, base value and (with *route*) SHAP values, persisted."""
+    # Batches as large as DuckDB scoring's, so TreeSHAP takes its by-pattern
+    # route on large partitions (ml.model.explanation), and at least one
+    # partition per core: a small mart is one parquet file, which Spark reads as one.
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_rows))
+    partitions = max(mart.rdd.getNumPartitions(), spark.sparkContext.defaultParallelism)
+    explain = route is not None
+    scorer = _batches_scorer(broadcast, columns, explain)
+    schema = wide_ddl(list(columns.features), explain)
+    return mart.repartition(partitions).mapInPandas(scorer, schema=schema).persist()
+
+
+def _predictions(wide: DataFrame, run_id: str, threshold: float) -> DataFrame:
+    """The ml.predictions rows of a scoring run (every customer scored by the one model)."""
+    from pyspark.sql import functions as f
+
+    return wide.select(
+        f.lit(run_id).alias("run_id"),
+        "customer_id",
+        "p_decline",
+        (f.col("p_decline") >= f.lit(threshold)).alias("predicted_decline"),
+        f.lit("model").alias("p_source"),
+        f.lit(None).alias("fold"),
+        f.lit(None).alias("is_holdout"),
+        "base_value",
+    )
+
+
+def _base_value(wide: DataFrame) -> float:
+    from pyspark.sql import functions as f
+
+    return float(wide.agg(f.first("base_value")).collect()[0][0])
+
+
+def _provenance(card: dict, models_dir: Path) -> dict[str, object]:
+    """The model_runs columns that say which model and code produced the run."""
+    return {
+        "code_version": code_version(),
+        "library_versions": json.dumps(library_versions(), sort_keys=True),
+        "seed": card.get("seed"),
+        "model_family": card.get("model_family"),
+        "model_params": json.dumps(card.get("model_params"), sort_keys=True, ensure_ascii=False),
+        "threshold_rule": card.get("threshold_rule"),
+        "model_path": str(Path(models_dir) / card["model_file"]),
+        "model_sha256": card.get("model_sha256"),
+    }
+
+
+def _append_run(spark: SparkSession, run: pd.DataFrame, schema: str) -> None:
+    """Append the one model_runs row last: a run without it is not a finished run."""
+    rows = [tuple(_python(v) for v in run.iloc[0].tolist())]
+    _append(spark.createDataFrame(rows, schema=table_ddl("model_runs")), schema, "model_runs")
