@@ -129,6 +129,27 @@ def padded_domain(values: Sequence[float], pad: float = 0.05) -> tuple[float, fl
     return (lo - span * pad, hi + span * pad)
 
 
+def _grid_line(
+    x1: float, x2: float, y1: float, y2: float, text_at: tuple[float, float, str], label: str
+) -> Markup:
+    """A grid line from (x1, y1) to (x2, y2) and its tick label at (x, y, text-anchor)."""
+    tx, ty, anchor = text_at
+    return Markup(
+        '<line x1="{x1}" x2="{x2}" y1="{y1}" y2="{y2}" stroke="{grid}"/>'
+        '<text x="{tx}" y="{ty}" text-anchor="{anchor}" class="tick">{label}</text>'
+    ).format(
+        x1=coord(x1),
+        x2=coord(x2),
+        y1=coord(y1),
+        y2=coord(y2),
+        grid=GRID_COLOUR,
+        tx=coord(tx),
+        ty=coord(ty),
+        anchor=anchor,
+        label=label,
+    )
+
+
 def axes(frame: Frame, text: ChartText) -> Markup:
     """Grid, tick labels and axis labels."""
     parts = []
@@ -136,35 +157,10 @@ def axes(frame: Frame, text: ChartText) -> Markup:
     y0, y1 = frame.height - frame.bottom, frame.top
     for value, label in frame.y_ticks:
         y = frame.y(value)
-        parts.append(
-            Markup(
-                '<line x1="{x0}" x2="{x1}" y1="{y}" y2="{y}" stroke="{grid}"/>'
-                '<text x="{xt}" y="{yt}" text-anchor="end" class="tick">{label}</text>'
-            ).format(
-                x0=coord(x0),
-                x1=coord(x1),
-                y=coord(y),
-                grid=GRID_COLOUR,
-                xt=coord(x0 - 6),
-                yt=coord(y + 4),
-                label=label,
-            )
-        )
+        parts.append(_grid_line(x0, x1, y, y, (x0 - 6, y + 4, "end"), label))
     for value, label in frame.x_ticks:
         x = frame.x(value)
-        parts.append(
-            Markup(
-                '<line x1="{x}" x2="{x}" y1="{y0}" y2="{y1}" stroke="{grid}"/>'
-                '<text x="{x}" y="{yt}" text-anchor="middle" class="tick">{label}</text>'
-            ).format(
-                x=coord(x),
-                y0=coord(y0),
-                y1=coord(y1),
-                grid=GRID_COLOUR,
-                yt=coord(y0 + 16),
-                label=label,
-            )
-        )
+        parts.append(_grid_line(x, x, y0, y1, (x, y0 + 16, "middle"), label))
     parts.append(
         Markup(
             '<path d="M{x0} {y1}V{y0}H{x1}" fill="none" stroke="{axis}"/>'
