@@ -12,13 +12,13 @@ line, every test, the audit) and dbt's start-up.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
 from pathlib import Path
 
 import duckdb
+from reference_cli import reference_args
 
 log = logging.getLogger("bench.duckdb_reference")
 
@@ -116,11 +116,7 @@ def build_mart(raw_dir: Path, out: Path | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Build the mart with one DuckDB statement and report the time taken."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("raw_dir", type=Path, help="directory with the four export CSVs")
-    parser.add_argument("--out", type=Path, help="write the mart to this parquet file")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = reference_args(__doc__, argv)
     started = time.perf_counter()
     rows = build_mart(args.raw_dir, args.out)
     log.info("duckdb reference: %d customers in %.2f s", rows, time.perf_counter() - started)

@@ -12,13 +12,13 @@ benchmark checks both produce the same mart.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
+from reference_cli import reference_args
 
 log = logging.getLogger("bench.pandas_reference")
 
@@ -95,11 +95,7 @@ def build_mart(raw_dir: Path) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     """Build the mart with pandas and report the time taken."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("raw_dir", type=Path, help="directory with the four export CSVs")
-    parser.add_argument("--out", type=Path, help="write the mart to this parquet file")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = reference_args(__doc__, argv)
     started = time.perf_counter()
     mart = build_mart(args.raw_dir)
     elapsed = time.perf_counter() - started

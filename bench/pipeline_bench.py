@@ -102,79 +102,25 @@ def staging_seconds(run_results: Path) -> float:
 def stages_for(workdir: Path, customers: int, with_ml: bool) -> list[tuple[str, list[str]]]:
     raw = workdir / "raw"
     published = workdir / "warehouse" / "one_click.duckdb"
-    warehouse = [
-        PYTHON,
-        "-m",
-        "ml.pipeline",
-        "warehouse",
-        "--raw-dir",
-        str(raw),
-        "--duckdb",
-        str(published),
-    ]
+    on_export = ["--raw-dir", str(raw), "--duckdb", str(published)]
+    warehouse = [PYTHON, "-m", "ml.pipeline", "warehouse", *on_export]
+    generate = ["--customers", str(customers), "--seed", "42", "--out", str(raw)]
     stages = [
-        (
-            "generate",
-            [
-                PYTHON,
-                "-m",
-                "ml.sample_data",
-                "--customers",
-                str(customers),
-                "--seed",
-                "42",
-                "--out",
-                str(raw),
-            ],
-        ),
+        ("generate", [PYTHON, "-m", "ml.sample_data", *generate]),
         ("dbt_build", warehouse),
         ("pandas_reference", [PYTHON, "bench/pandas_reference.py", str(raw)]),
     ]
     if with_ml:
+        # The ML steps time the model alone: no report rendering, no progress bar.
+        ml_step = [*on_export, "--no-reports", "--no-progress"]
+        reports = ["--duckdb", str(published), "--out", str(workdir / "reports")]
         stages += [
-            (
-                "train",
-                [
-                    PYTHON,
-                    "-m",
-                    "ml.train",
-                    "--raw-dir",
-                    str(raw),
-                    "--duckdb",
-                    str(published),
-                    "--no-reports",
-                    "--no-progress",
-                ],
-            ),
+            ("train", [PYTHON, "-m", "ml.train", *ml_step]),
             # Publishing consumed the build file: a scoring run starts, as a
             # user's would, from a fresh warehouse build of the (same) export.
             ("dbt_build_for_score", warehouse),
-            (
-                "score",
-                [
-                    PYTHON,
-                    "-m",
-                    "ml.score",
-                    "--raw-dir",
-                    str(raw),
-                    "--duckdb",
-                    str(published),
-                    "--no-reports",
-                    "--no-progress",
-                ],
-            ),
-            (
-                "reports",
-                [
-                    PYTHON,
-                    "-m",
-                    "reports.build",
-                    "--duckdb",
-                    str(published),
-                    "--out",
-                    str(workdir / "reports"),
-                ],
-            ),
+            ("score", [PYTHON, "-m", "ml.score", *ml_step]),
+            ("reports", [PYTHON, "-m", "reports.build", *reports]),
         ]
     return stages
 

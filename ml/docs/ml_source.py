@@ -86,12 +86,15 @@ _HEADER = (
 )
 
 
+def _yml_file(lines: list[str]) -> str:
+    """A generated dbt yml file: the do-not-edit header, the version, then *lines*."""
+    return _HEADER + "\n".join(["version: 2", "", *lines]) + "\n"
+
+
 def render_sources_yml(schema: Schema = TABLES) -> str:
     """The dbt source ``ml``: every table and column of *schema*, typed and described."""
     _check(schema)
     lines = [
-        "version: 2",
-        "",
         "# Tables the ML step (`python -m ml.train`, `python -m ml.score`) writes into",
         "# schema `ml` of the warehouse file. Declared so the models built on them",
         "# (segments, recommendations) keep their lineage in dbt docs. They do not",
@@ -114,15 +117,13 @@ def render_sources_yml(schema: Schema = TABLES) -> str:
             "        columns:",
             *_column_lines(table, "          "),
         ]
-    return _HEADER + "\n".join(lines) + "\n"
+    return _yml_file(lines)
 
 
 def render_latest_run_yml(schema: Schema = TABLES) -> str:
     """The yml of ``segments.latest_training_run``: every ``ml.model_runs`` column."""
     _check(schema)
     lines = [
-        "version: 2",
-        "",
         "models:",
         f"  - name: {LATEST_RUN_MODEL}",
         "    description: "
@@ -134,7 +135,7 @@ def render_latest_run_yml(schema: Schema = TABLES) -> str:
         "    columns:",
         *_column_lines(schema["model_runs"], "      "),
     ]
-    return _HEADER + "\n".join(lines) + "\n"
+    return _yml_file(lines)
 
 
 @dataclass(frozen=True)

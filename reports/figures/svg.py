@@ -15,7 +15,7 @@ stroke) are not styles.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
@@ -129,6 +129,26 @@ def padded_domain(values: Sequence[float], pad: float = 0.05) -> tuple[float, fl
     return (lo - span * pad, hi + span * pad)
 
 
+def _with_coords(template: str, coords: Mapping[str, float], **text: object) -> Markup:
+    """*template* filled in: every value of *coords* written by :func:`coord`, *text* escaped."""
+    return Markup(template).format(**{k: coord(v) for k, v in coords.items()}, **text)
+
+
+def _grid_line(
+    x1: float, x2: float, y1: float, y2: float, text_at: tuple[float, float, str], label: str
+) -> Markup:
+    """A grid line from (x1, y1) to (x2, y2) and its tick label at (x, y, text-anchor)."""
+    tx, ty, anchor = text_at
+    return _with_coords(
+        '<line x1="{x1}" x2="{x2}" y1="{y1}" y2="{y2}" stroke="{grid}"/>'
+        '<text x="{tx}" y="{ty}" text-anchor="{anchor}" class="tick">{label}</text>',
+        {"x1": x1, "x2": x2, "y1": y1, "y2": y2, "tx": tx, "ty": ty},
+        grid=GRID_COLOUR,
+        anchor=anchor,
+        label=label,
+    )
+
+
 def axes(frame: Frame, text: ChartText) -> Markup:
     """Grid, tick labels and axis labels."""
     parts = []
@@ -136,52 +156,21 @@ def axes(frame: Frame, text: ChartText) -> Markup:
     y0, y1 = frame.height - frame.bottom, frame.top
     for value, label in frame.y_ticks:
         y = frame.y(value)
-        parts.append(
-            Markup(
-                '<line x1="{x0}" x2="{x1}" y1="{y}" y2="{y}" stroke="{grid}"/>'
-                '<text x="{xt}" y="{yt}" text-anchor="end" class="tick">{label}</text>'
-            ).format(
-                x0=coord(x0),
-                x1=coord(x1),
-                y=coord(y),
-                grid=GRID_COLOUR,
-                xt=coord(x0 - 6),
-                yt=coord(y + 4),
-                label=label,
-            )
-        )
+        parts.append(_grid_line(x0, x1, y, y, (x0 - 6, y + 4, "end"), label))
     for value, label in frame.x_ticks:
         x = frame.x(value)
-        parts.append(
-            Markup(
-                '<line x1="{x}" x2="{x}" y1="{y0}" y2="{y1}" stroke="{grid}"/>'
-                '<text x="{x}" y="{yt}" text-anchor="middle" class="tick">{label}</text>'
-            ).format(
-                x=coord(x),
-                y0=coord(y0),
-                y1=coord(y1),
-                grid=GRID_COLOUR,
-                yt=coord(y0 + 16),
-                label=label,
-            )
-        )
+        parts.append(_grid_line(x, x, y0, y1, (x, y0 + 16, "middle"), label))
+    frame_coords = {"x0": x0, "x1": x1, "y0": y0, "y1": y1}
+    label_coords = {"xm": (x0 + x1) / 2, "yl": frame.height - 8, "xl": 14, "ym": (y0 + y1) / 2}
     parts.append(
-        Markup(
+        _with_coords(
             '<path d="M{x0} {y1}V{y0}H{x1}" fill="none" stroke="{axis}"/>'
             '<text x="{xm}" y="{yl}" text-anchor="middle" class="axis-label">{xlabel}</text>'
             '<text transform="translate({xl} {ym}) rotate(-90)" text-anchor="middle" '
-            'class="axis-label">{ylabel}</text>'
-        ).format(
-            x0=coord(x0),
-            x1=coord(x1),
-            y0=coord(y0),
-            y1=coord(y1),
+            'class="axis-label">{ylabel}</text>',
+            frame_coords | label_coords,
             axis=AXIS_COLOUR,
-            xm=coord((x0 + x1) / 2),
-            yl=coord(frame.height - 8),
             xlabel=text.x_label,
-            xl=coord(14),
-            ym=coord((y0 + y1) / 2),
             ylabel=text.y_label,
         )
     )
