@@ -7,19 +7,12 @@ from collections.abc import Sequence
 
 from markupsafe import Markup
 
-from reports.figures.svg import (
-    ChartText,
-    blend,
-    coord,
-    figure,
-    label_margin,
-    row_label,
-)
+from reports.figures import svg
 
 
 def heatmap(
     chart_id: str,
-    text: ChartText,
+    text: svg.ChartText,
     labels: Sequence[str],
     strengths: Sequence[Sequence[float]],
     cell_text: Sequence[Sequence[str]],
@@ -28,7 +21,7 @@ def heatmap(
     """A square matrix coloured by strength: rows named, columns numbered (keyed by the rows)."""
     n = len(labels)
     numbered = [f"{i + 1}. {label}" for i, label in enumerate(labels)]
-    left = label_margin(numbered, maximum=300)
+    left = svg.label_margin(numbered, maximum=300)
     cell = 30.0
     top = 28.0
     width = left + cell * n + 16
@@ -37,16 +30,16 @@ def heatmap(
     for j in range(n):
         parts.append(
             Markup('<text x="{x}" y="{y}" text-anchor="middle" class="tick">{k}</text>').format(
-                x=coord(left + j * cell + cell / 2), y=coord(top - 8), k=j + 1
+                x=svg.coord(left + j * cell + cell / 2), y=svg.coord(top - 8), k=j + 1
             )
         )
     for i, label in enumerate(numbered):
         y = top + i * cell
-        parts.append(row_label(label, left, y + cell / 2 + 4))
+        parts.append(svg.row_label(label, left, y + cell / 2 + 4))
         for j in range(n):
             s = strengths[i][j]
             s = 0.0 if s is None or not math.isfinite(s) else abs(s)
-            fill = blend("#ffffff", "#08519c", s)
+            fill = svg.blend("#ffffff", "#08519c", s)
             ink = "#ffffff" if s > 0.55 else "#000000"
             is_flagged = bool(flagged and flagged[i][j])
             parts.append(
@@ -55,21 +48,21 @@ def heatmap(
                     ' stroke-width="{sw}"/><text x="{tx}" y="{ty}" text-anchor="middle" '
                     'class="cell" fill="{ink}">{v}</text>'
                 ).format(
-                    x=coord(left + j * cell),
-                    y=coord(y),
-                    c=coord(cell),
+                    x=svg.coord(left + j * cell),
+                    y=svg.coord(y),
+                    c=svg.coord(cell),
                     f=fill,
                     s="#D55E00" if is_flagged else "#ffffff",
                     sw="3" if is_flagged else "1",
-                    tx=coord(left + j * cell + cell / 2),
-                    ty=coord(y + cell / 2 + 4),
+                    tx=svg.coord(left + j * cell + cell / 2),
+                    ty=svg.coord(y + cell / 2 + 4),
                     ink=ink,
                     v=cell_text[i][j],
                 )
             )
     parts.append(
         Markup('<text x="{x}" y="{y}" text-anchor="middle" class="axis-label">{xl}</text>').format(
-            x=coord(left + cell * n / 2), y=coord(height - 10), xl=text.x_label
+            x=svg.coord(left + cell * n / 2), y=svg.coord(height - 10), xl=text.x_label
         )
     )
-    return figure(chart_id, text, Markup("").join(parts), width=width, height=height)
+    return svg.figure(chart_id, text, Markup("").join(parts), width=width, height=height)

@@ -9,25 +9,7 @@ import numpy as np
 from markupsafe import Markup
 from scipy.stats import rankdata
 
-from reports.figures.svg import (
-    AXIS_COLOUR,
-    DECLINED_COLOUR,
-    NEUTRAL_COLOUR,
-    REF_LABEL_ATTRS,
-    SAME_COLOUR,
-    ChartText,
-    Formatter,
-    Frame,
-    axes,
-    blend,
-    coord,
-    figure,
-    label_margin,
-    nice_ticks,
-    padded_domain,
-    row_label,
-    tick_labels,
-)
+from reports.figures import svg
 
 
 @dataclass(frozen=True)
@@ -40,46 +22,46 @@ class PointGroup:
     colour: str
 
 
-def _vertical_line(frame: Frame, value: float, label: str) -> Markup:
+def _vertical_line(frame: svg.Frame, value: float, label: str) -> Markup:
     """A dashed reference line at x = *value*, labelled at its top."""
     x = frame.x(value)
     return Markup(
         '<line x1="{x}" x2="{x}" y1="{y0}" y2="{y1}" stroke="#000" '
-        'stroke-dasharray="5 3"/><text x="{xt}" y="{yt}" ' + REF_LABEL_ATTRS + ">{label}</text>"
+        'stroke-dasharray="5 3"/><text x="{xt}" y="{yt}" ' + svg.REF_LABEL_ATTRS + ">{label}</text>"
     ).format(
-        x=coord(x),
-        y0=coord(frame.height - frame.bottom),
-        y1=coord(frame.top),
-        xt=coord(x + 4),
-        yt=coord(frame.top + 12),
+        x=svg.coord(x),
+        y0=svg.coord(frame.height - frame.bottom),
+        y1=svg.coord(frame.top),
+        xt=svg.coord(x + 4),
+        yt=svg.coord(frame.top + 12),
         label=label,
     )
 
 
-def _horizontal_line(frame: Frame, value: float, label: str) -> Markup:
+def _horizontal_line(frame: svg.Frame, value: float, label: str) -> Markup:
     """A dashed reference line at y = *value*, labelled at its right end."""
     y = frame.y(value)
     return Markup(
         '<line x1="{x0}" x2="{x1}" y1="{y}" y2="{y}" stroke="#000" '
         'stroke-dasharray="5 3"/><text x="{xt}" y="{yt}" text-anchor="end" '
-        + REF_LABEL_ATTRS
+        + svg.REF_LABEL_ATTRS
         + ">{label}</text>"
     ).format(
-        x0=coord(frame.left),
-        x1=coord(frame.width - frame.right),
-        y=coord(y),
-        xt=coord(frame.width - frame.right - 4),
-        yt=coord(y - 5),
+        x0=svg.coord(frame.left),
+        x1=svg.coord(frame.width - frame.right),
+        y=svg.coord(y),
+        xt=svg.coord(frame.width - frame.right - 4),
+        yt=svg.coord(y - 5),
         label=label,
     )
 
 
 def scatter(
     chart_id: str,
-    text: ChartText,
+    text: svg.ChartText,
     groups: Sequence[PointGroup],
-    fmt_x: Formatter,
-    fmt_y: Formatter,
+    fmt_x: svg.Formatter,
+    fmt_y: svg.Formatter,
     vlines: Sequence[tuple[float, str]] = (),
     hlines: Sequence[tuple[float, str]] = (),
     x_domain: tuple[float, float] | None = None,
@@ -88,19 +70,19 @@ def scatter(
     """Points coloured by group, with labelled reference lines (thresholds)."""
     xs = [x for g in groups for x in g.xs] + [v for v, _ in vlines]
     ys = [y for g in groups for y in g.ys] + [v for v, _ in hlines]
-    x_domain = x_domain or padded_domain(xs)
-    y_domain = y_domain or padded_domain(ys)
-    frame = Frame(
+    x_domain = x_domain or svg.padded_domain(xs)
+    y_domain = y_domain or svg.padded_domain(ys)
+    frame = svg.Frame(
         x_domain=x_domain,
         y_domain=y_domain,
-        x_ticks=tick_labels(nice_ticks(*x_domain), fmt_x),
-        y_ticks=tick_labels(nice_ticks(*y_domain), fmt_y),
+        x_ticks=svg.tick_labels(svg.nice_ticks(*x_domain), fmt_x),
+        y_ticks=svg.tick_labels(svg.nice_ticks(*y_domain), fmt_y),
     )
-    parts = [axes(frame, text)]
+    parts = [svg.axes(frame, text)]
     for g in groups:
         circles = [
             Markup('<circle cx="{x}" cy="{y}" r="2.6"/>').format(
-                x=coord(frame.x(x)), y=coord(frame.y(y))
+                x=svg.coord(frame.x(x)), y=svg.coord(frame.y(y))
             )
             for x, y in zip(g.xs, g.ys, strict=True)
         ]
@@ -111,7 +93,7 @@ def scatter(
         )
     parts += [_vertical_line(frame, value, label) for value, label in vlines]
     parts += [_horizontal_line(frame, value, label) for value, label in hlines]
-    return figure(
+    return svg.figure(
         chart_id, text, Markup("").join(parts), legend_items=[(g.name, g.colour) for g in groups]
     )
 
@@ -146,20 +128,20 @@ def swarm_offsets(pixels: Sequence[float], dot: float, half_height: float) -> li
     return offsets
 
 
-def _swarm_dots(frame: Frame, row: SwarmRow, centre: float, half_height: float) -> Markup:
+def _swarm_dots(frame: svg.Frame, row: SwarmRow, centre: float, half_height: float) -> Markup:
     """A feature's dots around its row's *centre*, coloured by the feature value's rank."""
     pixels = [frame.x(v) for v in row.shap]
     offsets = swarm_offsets(pixels, 2.4, half_height)
     dots = []
     for k, (px, dy) in enumerate(zip(pixels, offsets, strict=True)):
         colour = (
-            blend(SAME_COLOUR, DECLINED_COLOUR, row.colour_rank[k])
+            svg.blend(svg.SAME_COLOUR, svg.DECLINED_COLOUR, row.colour_rank[k])
             if row.colour_rank is not None
-            else NEUTRAL_COLOUR
+            else svg.NEUTRAL_COLOUR
         )
         dots.append(
             Markup('<circle cx="{x}" cy="{y}" r="1.6" fill="{c}"/>').format(
-                x=coord(px), y=coord(centre + dy), c=colour
+                x=svg.coord(px), y=svg.coord(centre + dy), c=colour
             )
         )
     return Markup("<g>{}</g>").format(Markup("").join(dots))
@@ -167,9 +149,9 @@ def _swarm_dots(frame: Frame, row: SwarmRow, centre: float, half_height: float) 
 
 def beeswarm(
     chart_id: str,
-    text: ChartText,
+    text: svg.ChartText,
     rows: Sequence[SwarmRow],
-    fmt_x: Formatter,
+    fmt_x: svg.Formatter,
     low_label: str,
     high_label: str,
     other_label: str,
@@ -177,38 +159,41 @@ def beeswarm(
     """SHAP summary: one row per feature, a dot per customer at its SHAP value,
     coloured from low (blue) to high (vermillion) feature value; grey for categories."""
     labels = [r.label for r in rows]
-    left = label_margin(labels)
+    left = svg.label_margin(labels)
     row_h = 26.0
     height = 12 + 48 + row_h * len(rows)
     values = [v for r in rows for v in r.shap]
-    lo, hi = padded_domain(values, 0.04)
-    frame = Frame(
+    lo, hi = svg.padded_domain(values, 0.04)
+    frame = svg.Frame(
         x_domain=(lo, hi),
         y_domain=(0, 1),
         height=height,
         left=left,
-        x_ticks=tick_labels(nice_ticks(lo, hi), fmt_x),
+        x_ticks=svg.tick_labels(svg.nice_ticks(lo, hi), fmt_x),
     )
-    parts = [axes(frame, ChartText(text.title, text.x_label, "", text.desc))]
+    parts = [svg.axes(frame, svg.ChartText(text.title, text.x_label, "", text.desc))]
     zero = frame.x(0.0)
     parts.append(
         Markup('<line x1="{x}" x2="{x}" y1="{y0}" y2="{y1}" stroke="{c}"/>').format(
-            x=coord(zero), y0=coord(frame.top), y1=coord(height - frame.bottom), c=AXIS_COLOUR
+            x=svg.coord(zero),
+            y0=svg.coord(frame.top),
+            y1=svg.coord(height - frame.bottom),
+            c=svg.AXIS_COLOUR,
         )
     )
     for i, r in enumerate(rows):
         centre = frame.top + i * row_h + row_h / 2
-        parts.append(row_label(r.label, left, centre + 4))
+        parts.append(svg.row_label(r.label, left, centre + 4))
         parts.append(_swarm_dots(frame, r, centre, row_h / 2 - 2))
-    return figure(
+    return svg.figure(
         chart_id,
         text,
         Markup("").join(parts),
         height=height,
         legend_items=[
-            (low_label, SAME_COLOUR),
-            (high_label, DECLINED_COLOUR),
-            (other_label, NEUTRAL_COLOUR),
+            (low_label, svg.SAME_COLOUR),
+            (high_label, svg.DECLINED_COLOUR),
+            (other_label, svg.NEUTRAL_COLOUR),
         ],
     )
 
