@@ -34,13 +34,7 @@ from ml.contracts.features import MartColumns, mart_columns
 from ml.contracts.run_ids import new_run_id
 from ml.io.mart import MartData, MartError, data_fingerprint, load_mart, open_duckdb
 from ml.io.writer import TableRows, model_runs_row, write_run
-from ml.model.explanation import (
-    Explanation,
-    ShapRows,
-    exact_route,
-    explain_producers,
-    tree_shap_work_per_row,
-)
+from ml.model import explanation
 from ml.model.predict import positive_proba
 from ml.model.progress import timed_stage
 from ml.model.provenance import code_version, library_versions, utc_now
@@ -92,7 +86,7 @@ def unseen_categories(card: dict[str, Any], x: pd.DataFrame) -> dict[str, list[s
 
 def _explanation(
     model: Any, x: pd.DataFrame, p: np.ndarray, card: dict[str, Any], settings: ScoreSettings
-) -> Explanation | None:
+) -> explanation.Explanation | None:
     """The scored customers' exact SHAP values from the persisted model, when it has them.
 
     None (and a warning) for a model without an exact route in probability
@@ -103,11 +97,11 @@ def _explanation(
         return None
     features = list(x.columns)
     why = None
-    if exact_route(model, features) is None:
+    if explanation.exact_route(model, features) is None:
         why = "it has no exact SHAP route in probability units"
     elif (
         len(x) > LARGE_N_CUSTOMERS
-        and tree_shap_work_per_row(model) > LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER
+        and explanation.tree_shap_work_per_row(model) > LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER
     ):
         why = f"its exact TreeSHAP is too costly for {len(x):,} customers"
     if why is not None:
@@ -119,7 +113,9 @@ def _explanation(
         )
         return None
     with timed_stage("shap"):
-        return explain_producers([(model, np.arange(len(x)))], x, p, settings.batch_rows)
+        return explanation.explain_producers(
+            [(model, np.arange(len(x)))], x, p, settings.batch_rows
+        )
 
 
 @dataclass(frozen=True)
@@ -132,7 +128,7 @@ class _Scored:
     data: MartData
     p: np.ndarray
     threshold: float
-    explanation: Explanation | None
+    explanation: explanation.Explanation | None
     n_declined: int | None  # None when the mart carries no complete target
 
 
@@ -268,7 +264,7 @@ def _tables(
         "predictions": _predictions(scored),
     }
     if scored.explanation is not None:
-        tables["shap_values"] = ShapRows(
+        tables["shap_values"] = explanation.ShapRows(
             scored.explanation,
             scored.data.x,
             scored.data.customer_ids,

@@ -69,6 +69,7 @@ from ml.contracts.features import MartColumns, mart_columns
 from ml.contracts.run_ids import new_run_id
 from ml.io.mart import MartData, data_fingerprint, load_mart, open_duckdb
 from ml.io.writer import TableRows, model_runs_row, write_run
+from ml.model import search
 from ml.model.candidates import (
     ENSEMBLE_FAMILY,
     Family,
@@ -94,14 +95,6 @@ from ml.model.explanation import (
 from ml.model.predict import positive_proba
 from ml.model.progress import progress_bar, timed_stage
 from ml.model.provenance import code_version, library_versions, utc_now
-from ml.model.search import (
-    CandidateResult,
-    build_estimator,
-    fit_many,
-    search_family,
-    select_best,
-    soft_vote_result,
-)
 from ml.model.splitting import fold_list, holdout_split, large_fold_list, stratified_group_sample
 from ml.model.store import StagedModel, stage_model
 
@@ -149,8 +142,8 @@ class TrainResult:
 
     run_id: str
     model: Any
-    selected: CandidateResult
-    candidates: list[CandidateResult]
+    selected: search.CandidateResult
+    candidates: list[search.CandidateResult]
     metrics: dict[str, float]
     tables: dict[str, TableRows]
     card: dict[str, Any]
@@ -232,7 +225,7 @@ def _description(family: str) -> str:
 
 
 def _candidates_table(
-    candidates: list[CandidateResult], selected: CandidateResult, run_id: str
+    candidates: list[search.CandidateResult], selected: search.CandidateResult, run_id: str
 ) -> pd.DataFrame:
     ranked = sorted(candidates, key=lambda c: -c.cv_mean)
     return pd.DataFrame(
@@ -256,7 +249,7 @@ def _candidates_table(
     )
 
 
-def _configs_tried(candidates: list[CandidateResult]) -> int:
+def _configs_tried(candidates: list[search.CandidateResult]) -> int:
     """Configurations compared by the search (the soft vote counts as one)."""
     return int(sum(c.n_configs for c in candidates))
 
@@ -337,11 +330,11 @@ def _search(
     parallel: Parallel,
     deadline: float | None,
     progress: bool | None = None,
-) -> tuple[list[CandidateResult], CandidateResult]:
+) -> tuple[list[search.CandidateResult], search.CandidateResult]:
     """Every family's best configuration, the soft-voting candidate, and the CV winner."""
     show = settings.progress if progress is None else progress
     candidates = [
-        search_family(
+        search.search_family(
             family,
             spec,
             x,
@@ -358,10 +351,10 @@ def _search(
         for family in families
     ]
     if settings.ensemble_top_k >= 2:
-        vote = soft_vote_result(candidates, y, folds, settings.ensemble_top_k)
+        vote = search.soft_vote_result(candidates, y, folds, settings.ensemble_top_k)
         if vote is not None:
             candidates.append(vote)
-    selected = select_best(candidates)
+    selected = search.select_best(candidates)
     logger.info(
         "selected %s by CV ROC-AUC %.4f ± %.4f", selected.family, selected.cv_mean, selected.cv_std
     )
@@ -392,8 +385,8 @@ def nested_cv(
         _, selected = _search(
             families, spec, x.iloc[tr], y[tr], inner, settings, parallel, None, progress=False
         )
-        estimator = build_estimator(selected, spec, settings.seed)
-        ((_, p),) = fit_many(estimator, x, y, [(tr, va)], parallel)
+        estimator = search.build_estimator(selected, spec, settings.seed)
+        ((_, p),) = search.fit_many(estimator, x, y, [(tr, va)], parallel)
         scores.append(float(roc_auc_score(y[va], p)))
         chosen.append(selected.family)
         logger.info("nested CV outer fold %d: %s, ROC-AUC %.4f", k + 1, selected.family, scores[-1])
@@ -419,7 +412,7 @@ def _evaluate_and_refit(
     oof_folds = [(train[tr], train[va]) for tr, va in inner]
     splits = [(train, hold), *oof_folds, (everyone, everyone[:0])]
     with progress_bar(len(splits), "evaluate and refit", settings.progress) as bar:
-        fitted = fit_many(estimator, data.x, data.y, splits, parallel, on_fit=bar.update)
+        fitted = search.fit_many(estimator, data.x, data.y, splits, parallel, on_fit=bar.update)
     n = len(data.y)
     p = np.full(n, np.nan)
     fold_of = np.full(n, -1, dtype=np.int64)
@@ -451,7 +444,7 @@ def _evaluate_on_sample(
     inner = large_fold_list(data.y[rows], data.groups[rows], settings.oof_folds, 1, settings.seed)
     splits = [(rows[tr], rows[va]) for tr, va in inner] + [(rows, rows[:0])]
     with progress_bar(len(splits), "evaluate and fit", settings.progress) as bar:
-        fitted = fit_many(estimator, data.x, data.y, splits, parallel, on_fit=bar.update)
+        fitted = search.fit_many(estimator, data.x, data.y, splits, parallel, on_fit=bar.update)
     final = fitted[-1][0]
     outside = np.setdiff1d(np.arange(len(data.y)), rows)
     p = np.full(len(data.y), np.nan)
@@ -487,8 +480,8 @@ def _cv_scheme(settings: TrainSettings, plan: _Plan) -> str:
 class _Selection:
     """What the search chose, every candidate it compared, and the nested-CV estimate."""
 
-    candidates: list[CandidateResult]
-    selected: CandidateResult
+    candidates: list[search.CandidateResult]
+    selected: search.CandidateResult
     nested: _Nested | None
 
 
@@ -556,7 +549,7 @@ class _Run:
         }
 
 
-def ensemble_columns(selected: CandidateResult) -> dict[str, str | None]:
+def ensemble_columns(selected: search.CandidateResult) -> dict[str, str | None]:
     """The chosen soft vote's members as plain ml.model_runs columns (null for one model)."""
     members = list(selected.params.get("members", {})) if selected.family == ENSEMBLE_FAMILY else []
     return {
@@ -804,7 +797,7 @@ def _select(
 
 
 def _fit_and_score(
-    selected: CandidateResult,
+    selected: search.CandidateResult,
     spec: FeatureSpec,
     data: MartData,
     plan: _Plan,
@@ -812,7 +805,7 @@ def _fit_and_score(
 ) -> _Evaluation:
     """Fit the selected configuration's evaluation and final models; every customer's p."""
     with _parallel(settings) as parallel, timed_stage("fit_and_score"):
-        estimator = build_estimator(selected, spec, settings.seed)
+        estimator = search.build_estimator(selected, spec, settings.seed)
         if plan.large:
             return _evaluate_on_sample(estimator, data, plan, settings, parallel)
         return _evaluate_and_refit(estimator, data, plan.train, plan.hold, settings, parallel)

@@ -11,17 +11,7 @@ import pandas as pd
 
 from reports.config import DEFAULT_LIMITS, Limits
 from reports.contracts import ML_SCHEMA, ML_TABLES, MartColumns
-from reports.data.warehouse import (
-    evenly_spaced,
-    has_ml_table,
-    ml_columns,
-    ml_select,
-    none_if_na,
-    one_thread,
-    query,
-    quote_identifier,
-    table_columns,
-)
+from reports.data import warehouse
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +96,16 @@ def _typed(value: object, sql_type: str) -> object:
 
 def read_model_runs(con: duckdb.DuckDBPyConnection) -> list[ModelRun]:
     """Every run, oldest first (ties by id) so links between runs read in time order."""
-    if not has_ml_table(con, "model_runs"):
+    if not warehouse.has_ml_table(con, "model_runs"):
         return []
     shown = [f.name for f in fields(ModelRun)]
-    frame = query(con, f"{ml_select(con, 'model_runs', shown)} order by started_at, run_id")
+    frame = warehouse.query(
+        con, f"{warehouse.ml_select(con, 'model_runs', shown)} order by started_at, run_id"
+    )
     types = {c.name: c.sql_type for c in ML_TABLES["model_runs"].columns}
     runs = []
     for record in frame.to_dict("records"):
-        row = {k: _typed(none_if_na(v), types[k]) for k, v in record.items()}
+        row = {k: _typed(warehouse.none_if_na(v), types[k]) for k, v in record.items()}
         started = row["started_at"]
         row["started_at"] = None if started is None else pd.Timestamp(started).isoformat(" ")
         row["library_versions"] = _json_object(row["library_versions"])
@@ -130,11 +122,11 @@ def latest_training_run(runs: list[ModelRun]) -> ModelRun | None:
 
 def read_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Candidate families of every run, per run best cross-validated ROC-AUC first."""
-    if not has_ml_table(con, "model_candidates"):
-        return pd.DataFrame(columns=ml_columns("model_candidates"))
-    return query(
+    if not warehouse.has_ml_table(con, "model_candidates"):
+        return pd.DataFrame(columns=warehouse.ml_columns("model_candidates"))
+    return warehouse.query(
         con,
-        f"select * from ({ml_select(con, 'model_candidates')}) "
+        f"select * from ({warehouse.ml_select(con, 'model_candidates')}) "
         "where run_id is not null and family is not null "
         "order by run_id, cv_roc_auc_mean desc nulls last, family",
     )
@@ -142,11 +134,11 @@ def read_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def read_curves(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
     """Evaluation curve points of a run (ROC, PR, calibration)."""
-    if not has_ml_table(con, "evaluation_curves"):
-        return pd.DataFrame(columns=ml_columns("evaluation_curves"))
-    return query(
+    if not warehouse.has_ml_table(con, "evaluation_curves"):
+        return pd.DataFrame(columns=warehouse.ml_columns("evaluation_curves"))
+    return warehouse.query(
         con,
-        f"select * from ({ml_select(con, 'evaluation_curves')}) where run_id = ? "
+        f"select * from ({warehouse.ml_select(con, 'evaluation_curves')}) where run_id = ? "
         "order by dataset, curve, point_index",
         [run_id],
     )
@@ -163,18 +155,18 @@ def read_predictions(
 
     Columns: customer_id, p_decline, predicted_decline, is_holdout, declined.
     """
-    if not has_ml_table(con, "predictions"):
+    if not warehouse.has_ml_table(con, "predictions"):
         return pd.DataFrame(
             columns=["customer_id", "p_decline", "predicted_decline", "is_holdout", "declined"]
         )
-    return query(
+    return warehouse.query(
         con,
         f"""
         select p.customer_id, p.p_decline, p.predicted_decline, p.is_holdout,
-               f.{quote_identifier(columns.target)} as declined
-        from ({ml_select(con, "predictions", PREDICTION_COLUMNS)}) as p
+               f.{warehouse.quote_identifier(columns.target)} as declined
+        from ({warehouse.ml_select(con, "predictions", PREDICTION_COLUMNS)}) as p
         inner join marts.customer_features as f
-            on p.customer_id = f.{quote_identifier(columns.id)}
+            on p.customer_id = f.{warehouse.quote_identifier(columns.id)}
         where p.run_id = ?
         order by p.customer_id
         """,
@@ -197,12 +189,12 @@ def read_shap_points(
     customers; the chart never shows more than these.
     """
     dots = ["feature", "customer_id", "shap_value", "feature_value_num"]
-    if not has_ml_table(con, "shap_values"):
+    if not warehouse.has_ml_table(con, "shap_values"):
         return pd.DataFrame(columns=[*dots, "position"]), {}
-    return evenly_spaced(
+    shap_values = warehouse.ml_select(con, "shap_values", [*dots, "run_id"])
+    return warehouse.evenly_spaced(
         con,
-        f"select {', '.join(dots)} from ({ml_select(con, 'shap_values', [*dots, 'run_id'])}) "
-        "where run_id = ?",
+        f"select {', '.join(dots)} from ({shap_values}) where run_id = ?",
         [run_id],
         order_by="shap_value asc nulls last, customer_id",
         limit=per_feature,
@@ -217,26 +209,26 @@ def read_importance(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame
     ml.feature_importance lacks it (an older ML step); the other columns are
     then missing.
     """
-    columns = ml_columns("feature_importance")
-    present = set(table_columns(con, ML_SCHEMA, "feature_importance"))
+    columns = warehouse.ml_columns("feature_importance")
+    present = set(warehouse.table_columns(con, ML_SCHEMA, "feature_importance"))
     if {"run_id", "feature", "shap_mean_abs"} <= present:
-        frame = query(
+        frame = warehouse.query(
             con,
-            f"select * from ({ml_select(con, 'feature_importance')}) where run_id = ?",
+            f"select * from ({warehouse.ml_select(con, 'feature_importance')}) where run_id = ?",
             [run_id],
         )
         if not frame.empty:
             return frame.sort_values(
                 ["shap_mean_abs", "feature"], ascending=[False, True], ignore_index=True
             )
-    if not has_ml_table(con, "shap_values"):
+    if not warehouse.has_ml_table(con, "shap_values"):
         return pd.DataFrame(columns=columns)
-    with one_thread(con):
-        frame = query(
+    with warehouse.one_thread(con):
+        frame = warehouse.query(
             con,
             f"""
             select run_id, feature, avg(abs(shap_value)) as shap_mean_abs
-            from ({ml_select(con, "shap_values", ["run_id", "feature", "shap_value"])})
+            from ({warehouse.ml_select(con, "shap_values", ["run_id", "feature", "shap_value"])})
             where run_id = ?
             group by run_id, feature
             order by shap_mean_abs desc, feature
