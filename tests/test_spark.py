@@ -130,6 +130,8 @@ def both_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
     dbt = str(Path(sys.executable).parent / "dbt")
     _run([dbt, "build", "--target", "spark"], spark_env)
+    # The plain build leaves unit tests to CI (selectors.yml): here they run on Spark too.
+    _run([dbt, "test", "--target", "spark", "--selector", "unit_tests"], spark_env)
     _run(
         [
             sys.executable,
