@@ -1,5 +1,6 @@
 -- The predictions of the newest run that wrote any (a training run, or a
--- scoring run of a newer export), with that run's decision threshold.
+-- scoring run of a newer export), with that run's decision threshold and the
+-- base value of the model that produced them (what its SHAP values add to).
 
 with
 
@@ -26,6 +27,7 @@ final as (
         predictions.customer_id,
         predictions.p_decline,
         predictions.is_predicted_decline,
+        predictions.base_value,
         latest_run.run_id,
         latest_run.decision_threshold
     from predictions
