@@ -1,6 +1,5 @@
 -- The predictions of the newest run that wrote any (a training run, or a
--- scoring run of a newer export), with that run's decision threshold and the
--- base value of the model that produced them (what its SHAP values add to).
+-- scoring run of a newer export), with that run's decision threshold.
 
 with
 
@@ -27,7 +26,6 @@ final as (
         predictions.customer_id,
         predictions.p_decline,
         predictions.is_predicted_decline,
-        predictions.base_value,
         latest_run.run_id,
         latest_run.decision_threshold
     from predictions
