@@ -5,12 +5,7 @@
 -- each file sets its bit in `files`, so an id in every file has all bits.
 {{ config(store_failures=true) }}
 
-{%- set files = [
-    ('stg_shop_export__customers', 'market_file.csv'),
-    ('stg_shop_export__profits', 'money.csv'),
-    ('stg_shop_export__monthly_revenues', 'market_money.csv'),
-    ('stg_shop_export__monthly_minutes', 'market_time.csv'),
-] %}
+{%- set files = export_files() %}
 
 with
 
@@ -34,11 +29,11 @@ incomplete as (
     having bit_or(file_bit) != {{ 2 ** (files | length) - 1 }}
 ),
 
--- market_file.csv (bit 1) against each other file, both ways
+-- the customer file (bit 1) against each other file, both ways
 pairs as (
     {%- for model, file_name in files[1:] %}
         select
-            'market_file.csv' as from_file,
+            '{{ files[0][1] }}' as from_file,
             1 as from_bit,
             '{{ file_name }}' as to_file,
             {{ 2 ** loop.index }} as to_bit
@@ -46,7 +41,7 @@ pairs as (
         select
             '{{ file_name }}' as from_file,
             {{ 2 ** loop.index }} as from_bit,
-            'market_file.csv' as to_file,
+            '{{ files[0][1] }}' as to_file,
             1 as to_bit
         {{ "union all" if not loop.last }}
     {%- endfor %}

@@ -2,14 +2,7 @@
 -- One test for the four files (a dbt test node costs ~0.1 s however small).
 {{ config(store_failures=true) }}
 
-{%- set files = [
-    ('stg_shop_export__customers', 'market_file.csv'),
-    ('stg_shop_export__monthly_revenues', 'market_money.csv'),
-    ('stg_shop_export__monthly_minutes', 'market_time.csv'),
-    ('stg_shop_export__profits', 'money.csv'),
-] %}
-
-{% for model, file_name in files %}
+{% for model, file_name in export_files() %}
     select '{{ file_name }} has a header but no data rows' as problem
     where not exists (select 1 from {{ ref(model) }})
     {{ "union all" if not loop.last }}

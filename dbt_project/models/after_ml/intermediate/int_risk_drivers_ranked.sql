@@ -7,7 +7,6 @@
 {%- set numeric = numeric_features() %}
 {%- set categorical = categorical_features() %}
 {%- set actionable = actionable_features() %}
-{%- set language = var('reason_language', 'en') %}
 
 with
 
@@ -143,8 +142,8 @@ final as (
         valued.is_actionable,
         replace(
             coalesce(
-                level_reason.reason_{{ language }},
-                any_reason.reason_{{ language }},
+                level_reason.reason_{{ reason_language() }},
+                any_reason.reason_{{ reason_language() }},
                 valued.feature
             ),
             '{value}',

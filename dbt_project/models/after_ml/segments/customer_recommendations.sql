@@ -7,7 +7,6 @@
 -- offers. One offer per driver: the catalogue row of lowest `priority`
 -- among the channels allowed; up to var `max_offers_per_customer` (3).
 {%- set max_offers = var('max_offers_per_customer', 3) %}
-{%- set language = var('reason_language', 'en') %}
 
 with
 
@@ -49,7 +48,7 @@ eligible_offers as (
         at_risk_drivers.*,
         catalogue.offer_code,
         catalogue.channel,
-        catalogue.offer_{{ language }} as offer,
+        catalogue.offer_{{ reason_language() }} as offer,
         row_number() over (
             partition by at_risk_drivers.customer_id, at_risk_drivers.driver
             order by catalogue.priority asc, catalogue.offer_code asc

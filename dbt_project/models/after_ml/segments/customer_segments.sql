@@ -84,7 +84,7 @@ final as (
         segment_names.name_en as segment_name,
         segment_names.name_ru as segment_name_ru,
         segment_names.segment
-        = '{{ var("key_segment", "high_risk_high_profit") }}' as is_key_segment,
+        = '{{ key_segment_name() }}' as is_key_segment,
         banded.profit_at_risk,
         top_reasons.reason_1,
         top_reasons.reason_2,

@@ -5,7 +5,7 @@
 -- same Welch test (macros/welch_test.sql). A difference is significant when
 -- the two-sided p-value is below var `profile_significance_level` (0.05).
 -- Only features with at least 2 customers in each group are listed.
-{%- set key_segment = var('key_segment', 'high_risk_high_profit') %}
+{%- set key_segment = key_segment_name() %}
 {%- set comparison_segment = var(
     'comparison_segment', 'low_risk_high_profit'
 ) %}

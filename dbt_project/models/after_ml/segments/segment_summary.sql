@@ -54,7 +54,7 @@ final as (
             per_segment.mean_{{ feature }},
         {%- endfor %}
         segment_names.segment
-        = '{{ var("key_segment", "high_risk_high_profit") }}' as is_key_segment
+        = '{{ key_segment_name() }}' as is_key_segment
     from segment_names
     left join per_segment on segment_names.segment = per_segment.segment
 )
