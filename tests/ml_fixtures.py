@@ -16,6 +16,7 @@ import pandas as pd
 
 from ml.config import MART_RELATION
 from ml.contracts.features import MartColumns, mart_columns
+from ml.contracts.ml_tables import TABLES
 from ml.model.training import TrainSettings
 
 # A protocol small enough for tests: four cheap families (logistic regression
@@ -29,6 +30,11 @@ QUICK_TRAINING = {
     "n_jobs": 1,
     "permutation_repeats": 2,
 }
+
+
+def ml_rows(table: str, rows: list[dict]) -> pd.DataFrame:
+    """*rows* of ml.*table* with every column the writer declares (those not given NULL)."""
+    return pd.DataFrame(rows).reindex(columns=list(TABLES[table].column_names))
 
 
 def quick_settings(models_dir: Path, **overrides: object) -> TrainSettings:

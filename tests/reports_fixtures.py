@@ -37,8 +37,8 @@ import pandas as pd
 from scipy import stats
 
 from ml.contracts.features import mart_columns
-from ml.contracts.ml_tables import TABLES as ML_TABLES
 from ml.io.writer import write_run
+from tests.ml_fixtures import ml_rows
 
 IDS = list(range(101, 113))
 ALL_IDS = [*IDS, 113]  # with the inactive customer 113
@@ -106,11 +106,6 @@ def _mart() -> pd.DataFrame:
     frame = pd.DataFrame(data)[list(columns.all)]
     frame.loc[frame[columns.id].isin([107, 108]), columns.group] = 107
     return frame
-
-
-def ml_rows(table: str, rows: list[dict]) -> pd.DataFrame:
-    """*rows* of ml.*table* with every column the writer declares (those not given NULL)."""
-    return pd.DataFrame(rows).reindex(columns=list(ML_TABLES[table].column_names))
 
 
 def write_ml(con: duckdb.DuckDBPyConnection, tables: dict[str, list[dict]]) -> None:

@@ -30,6 +30,7 @@ from ml.io.writer import write_run
 from ml.ops.dbt_runner import run_dbt
 
 from .conftest import FIXTURE_RAW_DIR, paths_in
+from .ml_fixtures import ml_rows
 
 # --- The ml source follows the writer's schema ---------------------------------------------
 
@@ -232,11 +233,6 @@ RUNS = (
 TRAINED = "20261120T000000Z-b"
 
 
-def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
-    columns = [name for name in TABLES[table].column_names]
-    return pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns)
-
-
 @pytest.fixture(scope="module")
 def documented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     """The fixture export built, with three ML runs written and every after-ML model built."""
@@ -260,8 +256,8 @@ def documented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
         for run_id, kind, started, parent in RUNS
     ]
     frames = {
-        "model_runs": _frame("model_runs", runs),
-        "predictions": _frame(
+        "model_runs": ml_rows("model_runs", runs),
+        "predictions": ml_rows(
             "predictions",
             [
                 {
@@ -275,7 +271,7 @@ def documented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
                 for c, p in zip(customers, (0.1, 0.9) * len(customers), strict=False)
             ],
         ),
-        "shap_values": _frame(
+        "shap_values": ml_rows(
             "shap_values",
             [
                 {"run_id": TRAINED, "customer_id": c, "feature": f, "shap_value": 0.1}

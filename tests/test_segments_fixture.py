@@ -29,13 +29,13 @@ from scipy import stats
 
 from ml.config import MART_RELATION, Paths
 from ml.contracts.features import mart_columns
-from ml.contracts.ml_tables import TABLES
 from ml.io.mart import read_mart, to_mart_data
 from ml.io.writer import write_run
 from ml.model.explanation import Explanation, ShapRows
 from ml.ops.dbt_runner import run_dbt
 
 from .conftest import FIXTURE_RAW_DIR, paths_in
+from .ml_fixtures import ml_rows
 
 pytestmark = pytest.mark.slow
 
@@ -61,11 +61,6 @@ SHAP = {
 }
 
 
-def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
-    columns = [name for name in TABLES[table].column_names]
-    return pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns)
-
-
 @pytest.fixture(scope="module")
 def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     workdir = tmp_path_factory.mktemp("segments")
@@ -75,7 +70,7 @@ def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     assert run_dbt(paths, ("build",)).success
     run_id = "20261123T000000Z-test"
     frames = {
-        "model_runs": _frame(
+        "model_runs": ml_rows(
             "model_runs",
             [
                 {
@@ -86,7 +81,7 @@ def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
                 }
             ],
         ),
-        "predictions": _frame(
+        "predictions": ml_rows(
             "predictions",
             [
                 {

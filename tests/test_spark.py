@@ -23,9 +23,10 @@ import pytest
 from ml.config import PROJECT_ROOT
 from ml.contracts.features import mart_columns
 from ml.model.scoring import ScoreSettings, run_scoring
-from ml.model.training import TrainSettings, run_training
+from ml.model.training import run_training
 
 from .conftest import FIXTURE_RAW_DIR, build_from
+from .ml_fixtures import quick_settings
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -108,16 +109,7 @@ def both_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     models = work / "models"
     run_training(
         duck,
-        TrainSettings(
-            families=("tree", "random_forest"),
-            search_size=1,
-            cv_folds=3,
-            cv_repeats=1,
-            oof_folds=3,
-            n_jobs=1,
-            permutation_repeats=2,
-            models_dir=models,
-        ),
+        quick_settings(models, families=("tree", "random_forest"), search_size=1, cv_repeats=1),
     )
     spark_dir = work / "spark"
     spark_env = {
