@@ -16,14 +16,8 @@ import logging
 import sys
 
 from ml.config import Paths, resolve_paths
-from ml.ops.cli import (
-    add_location_options,
-    add_logging_options,
-    add_run_options,
-    command_parser,
-    configure_logging,
-    run_command,
-)
+from ml.contracts.command_line import add_logging_options, command_parser, configure_logging
+from ml.ops.cli import add_location_options, add_run_options, run_command
 from ml.ops.publish import current_version, list_versions
 from ml.ops.workflow import build_locked, demo, rollback_locked
 

@@ -11,7 +11,8 @@ import argparse
 import sys
 
 from ml.config import resolve_paths
-from ml.ops.cli import configure_logging, ml_step_parser, run_command, run_step
+from ml.contracts.command_line import configure_logging
+from ml.ops.cli import ml_step_parser, run_command, run_step
 
 
 def build_parser() -> argparse.ArgumentParser:

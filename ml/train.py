@@ -10,9 +10,10 @@ import argparse
 import sys
 
 from ml import config
+from ml.contracts.command_line import configure_logging
 from ml.model.candidates import exact_family_names, family_names
 from ml.model.evaluation import parse_threshold_rule
-from ml.ops.cli import configure_logging, ml_step_parser, run_step
+from ml.ops.cli import ml_step_parser, run_step
 
 
 def _threshold_rule(text: str) -> str:

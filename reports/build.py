@@ -25,7 +25,16 @@ from reports.config import (
     MoneyUnits,
     money_units_from_env,
 )
-from reports.contracts import ENV_DUCKDB, ENV_REPORTS_DIR, MartColumns, mart_columns, resolve_paths
+from reports.contracts import (
+    ENV_DUCKDB,
+    ENV_REPORTS_DIR,
+    MartColumns,
+    add_logging_options,
+    command_parser,
+    configure_logging,
+    mart_columns,
+    resolve_paths,
+)
 from reports.data import load_report_data
 from reports.rendering.i18n import DEFAULT_LANGUAGE, LANGUAGES, Messages
 from reports.rendering.site import render_pages, write_site
@@ -57,11 +66,11 @@ def build_reports(
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m reports.build",
-        description="Render the HTML reports (overview, exploratory analysis, one page per "
-        "segment, one model card per run) from the warehouse, as static files that open "
-        "from disk and need no network.",
+    parser = command_parser(
+        "python -m reports.build",
+        "Render the HTML reports (overview, exploratory analysis, one page per segment, one "
+        "model card per run) from the warehouse, as static files that open from disk and "
+        "need no network.",
     )
     parser.add_argument(
         "--duckdb",
@@ -93,17 +102,14 @@ def _parser() -> argparse.ArgumentParser:
         help=f"text printed after profit amounts, e.g. 'тыс. ₽' (the export states none, "
         f"and profit need not share revenue's scale); default: ${ENV_PROFIT_UNIT} or none",
     )
-    parser.add_argument("--verbose", "-v", action="store_true", help="log debug messages")
+    add_logging_options(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, build the site, print where it is; exit 1 with the reason on failure."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.log_level)
     paths = resolve_paths(duckdb=args.duckdb, reports_dir=args.out)
     try:
         env = money_units_from_env()

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from ml.config import PROJECT_ROOT, Paths
-from ml.ops.dbt_runner import build_warehouse
+from ml.ops.dbt_runner import build_warehouse, run_dbt
 
 FIXTURE_RAW_DIR = PROJECT_ROOT / "tests" / "fixtures" / "raw_small"
 # The shop's real export sits beside the project root; CI always has it.
@@ -41,6 +41,18 @@ def build_from(raw_dir: Path, workdir: Path, *, keep_raw: bool = False) -> Path:
     if not keep_raw:
         shutil.rmtree(raw_copy)
     return paths.build_duckdb
+
+
+def built_fixture_export(workdir: Path) -> Paths:
+    """The fixture export copied into *workdir* and built by `dbt build` (the copy kept).
+
+    For tests that go on to run dbt again (tests, after-ML models) on the same files.
+    """
+    raw = workdir / "raw"
+    shutil.copytree(FIXTURE_RAW_DIR, raw)
+    paths = paths_in(workdir, raw)
+    assert run_dbt(paths, ("build",)).success
+    return paths
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,26 @@ QUICK_TRAINING = {
 }
 
 
+def quick_cli_args(build_duckdb: Path, models_dir: Path, families: str) -> list[str]:
+    """`python -m ml.train` options for a quick run on *build_duckdb* that publishes
+    nothing: the given *families*, one configuration each, 3-fold CV once."""
+    return [
+        "--build-duckdb",
+        str(build_duckdb),
+        "--no-publish",
+        "--models-dir",
+        str(models_dir),
+        "--families",
+        families,
+        "--search-size",
+        "1",
+        "--cv-folds",
+        "3",
+        "--cv-repeats",
+        "1",
+    ]
+
+
 def ml_rows(table: str, rows: list[dict]) -> pd.DataFrame:
     """*rows* of ml.*table* with every column the writer declares (those not given NULL)."""
     return pd.DataFrame(rows).reindex(columns=list(TABLES[table].column_names))

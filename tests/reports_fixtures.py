@@ -200,6 +200,23 @@ def _write_staged_customers(con: duckdb.DuckDBPyConnection, mart: pd.DataFrame) 
     )
 
 
+def _staged_period_rows(
+    rows: list[tuple], value: str, period_raw: dict[str, str], source_file: str
+) -> pd.DataFrame:
+    """A staged per-period table from (customer_id, period, *value*) rows, each with the
+    raw period label it was read as and its line in *source_file*."""
+    return pd.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "period": [r[1] for r in rows],
+            value: [r[2] for r in rows],
+            "period_raw": [period_raw[r[1]] for r in rows],
+            "source_file": source_file,
+            "source_line": list(range(2, 2 + len(rows))),
+        }
+    )
+
+
 def _write_staged_periods(con: duckdb.DuckDBPyConnection) -> None:
     """Staged monthly revenue (104's current month implausible) and minutes
     (one misspelt period)."""
@@ -216,26 +233,15 @@ def _write_staged_periods(con: duckdb.DuckDBPyConnection) -> None:
         for cid in ALL_IDS
         for period in periods
     ]
+    revenue_raw = {
+        "pre_previous_month": "препредыдущий_месяц",
+        "previous_month": "предыдущий_месяц",
+        "current_month": "текущий_месяц",
+    }
     _insert(
         con,
         "staging.stg_shop_export__monthly_revenues",
-        pd.DataFrame(
-            {
-                "customer_id": [r[0] for r in rev_rows],
-                "period": [r[1] for r in rev_rows],
-                "revenue": [r[2] for r in rev_rows],
-                "period_raw": [
-                    {
-                        "pre_previous_month": "препредыдущий_месяц",
-                        "previous_month": "предыдущий_месяц",
-                        "current_month": "текущий_месяц",
-                    }[r[1]]
-                    for r in rev_rows
-                ],
-                "source_file": "market_money.csv",
-                "source_line": list(range(2, 2 + len(rev_rows))),
-            }
-        ),
+        _staged_period_rows(rev_rows, "revenue", revenue_raw, "market_money.csv"),
     )
     minutes = {cid: (10, 8) if cid <= 105 else (15, 14) for cid in ALL_IDS}
     min_rows = [
@@ -243,22 +249,12 @@ def _write_staged_periods(con: duckdb.DuckDBPyConnection) -> None:
         for cid in ALL_IDS
         for k, period in enumerate(["previous_month", "current_month"])
     ]
+    # the misspelt previous month that reference.label_map maps back
+    minutes_raw = {"previous_month": "предыдцщий_месяц", "current_month": "текущий_месяц"}
     _insert(
         con,
         "staging.stg_shop_export__monthly_minutes",
-        pd.DataFrame(
-            {
-                "customer_id": [r[0] for r in min_rows],
-                "period": [r[1] for r in min_rows],
-                "minutes": [r[2] for r in min_rows],
-                "period_raw": [
-                    "предыдцщий_месяц" if r[1] == "previous_month" else "текущий_месяц"
-                    for r in min_rows
-                ],
-                "source_file": "market_time.csv",
-                "source_line": list(range(2, 2 + len(min_rows))),
-            }
-        ),
+        _staged_period_rows(min_rows, "minutes", minutes_raw, "market_time.csv"),
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import re
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from ml.docs.ml_source import (
 from ml.io.writer import write_run
 from ml.ops.dbt_runner import run_dbt
 
-from .conftest import FIXTURE_RAW_DIR, paths_in
+from .conftest import built_fixture_export
 from .ml_fixtures import ml_rows
 
 # --- The ml source follows the writer's schema ---------------------------------------------
@@ -237,10 +236,7 @@ TRAINED = "20261120T000000Z-b"
 def documented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     """The fixture export built, with three ML runs written and every after-ML model built."""
     workdir = tmp_path_factory.mktemp("documented")
-    raw = workdir / "raw"
-    shutil.copytree(FIXTURE_RAW_DIR, raw)
-    paths = paths_in(workdir, raw)
-    assert run_dbt(paths, ("build",)).success
+    paths = built_fixture_export(workdir)
     with duckdb.connect(str(paths.build_duckdb), read_only=True) as con:
         rows = con.execute("select customer_id from marts.customer_features").fetchall()
     customers = [c for (c,) in rows]

@@ -10,7 +10,6 @@ fixture export, whose tables give the unit tests their column types.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from ml.config import PROJECT_ROOT
 from ml.ops.dbt_runner import run_dbt
 
-from .conftest import FIXTURE_RAW_DIR, paths_in
+from .conftest import FIXTURE_RAW_DIR, built_fixture_export
 
 pytestmark = pytest.mark.slow
 
@@ -60,10 +59,7 @@ def test_plain_dbt_build_selects_no_unit_test_but_every_data_test(tmp_path):
 
 
 def test_every_unit_test_before_the_ml_step_runs_and_passes(tmp_path):
-    raw = tmp_path / "raw"
-    shutil.copytree(FIXTURE_RAW_DIR, raw)
-    paths = paths_in(tmp_path, raw)
-    assert run_dbt(paths, ("build",)).success
+    paths = built_fixture_export(tmp_path)
     expected = _dbt_ls(tmp_path / "ls", "--selector", "unit_tests")
 
     report = run_dbt(paths, ("test", "--selector", "unit_tests"))

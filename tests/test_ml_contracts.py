@@ -11,6 +11,7 @@ import pytest
 from ml import pipeline, score, train
 from ml.contracts.run_ids import RUN_ID_PATTERN, new_run_id
 from ml.contracts.sql import quote_identifier, quote_literal
+from reports import build
 
 
 def test_a_run_id_is_the_utc_start_time_and_a_suffix():
@@ -44,13 +45,14 @@ def test_quoted_names_and_values_survive_quotes_of_their_own():
 
 @pytest.mark.parametrize(
     "parser",
-    [train.build_parser(), score.build_parser(), pipeline._parser()],
-    ids=["train", "score", "pipeline"],
+    [train.build_parser(), score.build_parser(), pipeline._parser(), build._parser()],
+    ids=["train", "score", "pipeline", "reports.build"],
 )
 def test_every_command_takes_verbose_as_log_level_debug(parser):
     extra = ["versions"] if parser.prog.endswith("pipeline") else []
     assert parser.parse_args([*extra]).log_level == "INFO"
     assert parser.parse_args([*extra, "--verbose"]).log_level == "DEBUG"
+    assert parser.parse_args([*extra, "-v"]).log_level == "DEBUG"
     assert parser.parse_args([*extra, "--log-level", "WARNING"]).log_level == "WARNING"
     with pytest.raises(SystemExit):
         parser.parse_args([*extra, "--verbose", "--log-level", "WARNING"])

@@ -28,7 +28,13 @@ from ml.model.splitting import large_fold_list, stratified_group_sample
 from ml.model.training import TrainSettings, run_training
 from ml.train import main
 
-from .ml_fixtures import groups_straddling, quick_settings, synthetic_mart, write_mart
+from .ml_fixtures import (
+    groups_straddling,
+    quick_cli_args,
+    quick_settings,
+    synthetic_mart,
+    write_mart,
+)
 
 N, TWINS = 600, 12
 LARGE = {"large_n_customers": 300, "search_sample": 200, "fit_sample": 350}
@@ -235,23 +241,7 @@ def test_small_runs_keep_the_published_protocol(warehouse: Path, tmp_path: Path)
 def test_cli_options_set_the_large_n_samples(warehouse: Path, tmp_path: Path) -> None:
     options = ["--large-n", "300", "--search-sample", "150", "--fit-sample", "250"]
     code = main(
-        [
-            "--build-duckdb",
-            str(warehouse),
-            "--no-publish",
-            "--no-progress",
-            "--models-dir",
-            str(tmp_path / "m"),
-            "--families",
-            "dummy,tree",
-            "--search-size",
-            "1",
-            "--cv-folds",
-            "3",
-            "--cv-repeats",
-            "1",
-            *options,
-        ]
+        [*quick_cli_args(warehouse, tmp_path / "m", "dummy,tree"), "--no-progress", *options]
     )
     assert code == 0
     (scheme,) = _rows(warehouse, "select cv_scheme from ml.model_runs")[0]

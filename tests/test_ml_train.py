@@ -20,7 +20,7 @@ from ml.model.store import ModelFiles
 from ml.model.training import TrainSettings, run_training
 from ml.train import build_parser, main
 
-from .ml_fixtures import quick_settings, synthetic_mart, write_mart
+from .ml_fixtures import quick_cli_args, quick_settings, synthetic_mart, write_mart
 
 pytestmark = pytest.mark.slow
 
@@ -297,23 +297,7 @@ def test_cli_fails_with_a_one_line_cause(tmp_path: Path, caplog: pytest.LogCaptu
 
 def test_cli_trains_and_exits_zero(warehouse: Path, tmp_path: Path) -> None:
     code = main(
-        [
-            "--build-duckdb",
-            str(warehouse),
-            "--no-publish",
-            "--models-dir",
-            str(tmp_path / "m"),
-            "--families",
-            "dummy,logreg",
-            "--search-size",
-            "1",
-            "--cv-folds",
-            "3",
-            "--cv-repeats",
-            "1",
-            "--threshold-rule",
-            "cost:2",
-        ]
+        [*quick_cli_args(warehouse, tmp_path / "m", "dummy,logreg"), "--threshold-rule", "cost:2"]
     )
     assert code == 0
     assert _table(warehouse, "select threshold_rule from ml.model_runs") == [("cost:2",)]

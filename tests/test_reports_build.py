@@ -20,8 +20,9 @@ def test_help_explains_every_option(capsys):
         build.main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--duckdb", "--out", "--lang", "--verbose"):
+    for option in ("--duckdb", "--out", "--lang", "--verbose", "--log-level"):
         assert option in text
+    assert "Exit status: 0 on success" in text
 
 
 def test_the_cli_writes_the_site_where_asked(tmp_path):

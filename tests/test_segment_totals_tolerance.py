@@ -83,6 +83,16 @@ def _failures(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return con.execute(f"select count(*) from ({sql})").fetchone()[0]
 
 
+def _failures_after(compiled_test: tuple[Path, str], *changes: str) -> int:
+    """The test's failing rows once *changes* (SQL statements) are applied to fresh tables."""
+    build, sql = compiled_test
+    with duckdb.connect(str(build)) as con:
+        _tables(con)
+        for change in changes:
+            con.execute(change)
+        return _failures(con, sql)
+
+
 def test_sums_that_differ_only_by_parallel_rounding_pass(compiled_test):
     build, sql = compiled_test
     with duckdb.connect(str(build)) as con:
@@ -100,37 +110,27 @@ def test_sums_that_differ_only_by_parallel_rounding_pass(compiled_test):
 
 
 def test_a_missing_customer_fails(compiled_test):
-    build, sql = compiled_test
-    with duckdb.connect(str(build)) as con:
-        _tables(con)
-        con.execute("delete from segments.customer_segments where customer_id = 12345")
-
-        assert _failures(con, sql) == 1
+    failures = _failures_after(
+        compiled_test, "delete from segments.customer_segments where customer_id = 12345"
+    )
+    assert failures == 1
 
 
 def test_a_sum_short_of_one_small_profit_fails(compiled_test):
-    build, sql = compiled_test
-    with duckdb.connect(str(build)) as con:
-        _tables(con)
-        # 1 out of a total of about 62 million: one small customer's profit
-        con.execute(
-            "update segments.segment_summary set total_profit = total_profit - 1.0"
-            " where segment = 'segment_2'"
-        )
-
-        assert _failures(con, sql) == 1
+    # 1 out of a total of about 62 million: one small customer's profit
+    failures = _failures_after(
+        compiled_test,
+        "update segments.segment_summary set total_profit = total_profit - 1.0"
+        " where segment = 'segment_2'",
+    )
+    assert failures == 1
 
 
 def test_an_infinite_profit_fails(compiled_test):
-    build, sql = compiled_test
-    with duckdb.connect(str(build)) as con:
-        _tables(con)
-        con.execute(
-            "update segments.customer_segments set profit = 'inf'::double where customer_id = 7"
-        )
-        con.execute(
-            "update segments.segment_summary set total_profit = 'inf'::double"
-            " where segment = 'segment_3'"
-        )
-
-        assert _failures(con, sql) == 1
+    failures = _failures_after(
+        compiled_test,
+        "update segments.customer_segments set profit = 'inf'::double where customer_id = 7",
+        "update segments.segment_summary set total_profit = 'inf'::double"
+        " where segment = 'segment_3'",
+    )
+    assert failures == 1

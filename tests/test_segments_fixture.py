@@ -17,7 +17,6 @@ SHAP values that are zero except:
 from __future__ import annotations
 
 import math
-import shutil
 import warnings
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from ml.io.writer import write_run
 from ml.model.explanation import Explanation, ShapRows
 from ml.ops.dbt_runner import run_dbt
 
-from .conftest import FIXTURE_RAW_DIR, paths_in
+from .conftest import built_fixture_export
 from .ml_fixtures import ml_rows
 
 pytestmark = pytest.mark.slow
@@ -64,10 +63,7 @@ SHAP = {
 @pytest.fixture(scope="module")
 def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     workdir = tmp_path_factory.mktemp("segments")
-    raw = workdir / "raw"
-    shutil.copytree(FIXTURE_RAW_DIR, raw)
-    paths = paths_in(workdir, raw)
-    assert run_dbt(paths, ("build",)).success
+    paths = built_fixture_export(workdir)
     run_id = "20261123T000000Z-test"
     frames = {
         "model_runs": ml_rows(

@@ -4,27 +4,33 @@
     declared in _shop_export__sources.yml, in order, with the declared
     separator. Collects every problem, then stops the run with one message
     per file, so a user fixes the whole export in one go.
-    Runs from `on-run-start` for `dbt run` / `dbt build`, when the selection
-    reads the export.
 -#}
-{% macro check_raw_exports() %}
-    {{ return(adapter.dispatch('check_raw_exports', 'one_click')()) }}
-{% endmacro %}
 
-
-{#- Spark checks each header as it lands the file, with its own reader
-    (macros/adapters/spark_landing.sql); the checks below use DuckDB's
-    file functions. -#}
-{% macro spark__check_raw_exports() %}
-    {{ return('') }}
-{% endmacro %}
-
-
-{% macro default__check_raw_exports() %}
+{#- The on-run-start hook that readies the export for staging, on each
+    engine its own way: DuckDB reads the files in the source itself, so it
+    only checks them first (check_raw_exports below); Spark lands each file
+    as a view and checks its header as it reads it (land_raw_exports,
+    macros/adapters/spark_landing.sql). Only `dbt run` / `dbt build` build
+    models, so other commands skip both. -#}
+{% macro prepare_raw_exports() %}
     {%- if not execute or flags.WHICH not in ['run', 'build'] -%}
         {{ return('') }}
     {%- endif -%}
-    {#- Only when the run reads the export (not for `--selector after_ml`). -#}
+    {{ return(adapter.dispatch('prepare_raw_exports', 'one_click')()) }}
+{% endmacro %}
+
+{% macro default__prepare_raw_exports() %}
+    {{ return(check_raw_exports()) }}
+{% endmacro %}
+
+{% macro spark__prepare_raw_exports() %}
+    {{ return(land_raw_exports()) }}
+{% endmacro %}
+
+
+{#- The checks, with DuckDB's file functions; when the selection reads the
+    export (not for `--selector after_ml`). -#}
+{% macro check_raw_exports() %}
     {%- set reads_export = [] -%}
     {%- for unique_id in selected_resources -%}
         {%- set node = graph.nodes.get(unique_id) -%}

@@ -13,19 +13,26 @@
     {{ return(adapter.dispatch('visible_text', 'one_click')(column)) }}
 {% endmacro %}
 
+{#- The branch both engines share, over the position `i` of the lambda:
+    a space at either end or beside another space shows as ␠ (a lone
+    space between words stays a space). -#}
+{% macro visible_space_branch(column) %}
+    when substring({{ column }}, i, 1) = ' '
+        and (
+            i = 1 or i = length({{ column }})
+            or substring({{ column }}, i - 1, 1) = ' '
+            or substring({{ column }}, i + 1, 1) = ' '
+        )
+        then '␠'
+{%- endmacro %}
+
 {% macro default__visible_text(column) %}
     case
         when {{ column }} is null then 'empty'
         else '«' || array_to_string(list_transform(
             range(1, length({{ column }}) + 1),
             lambda i: case
-                when substring({{ column }}, i, 1) = ' '
-                    and (
-                        i = 1 or i = length({{ column }})
-                        or substring({{ column }}, i - 1, 1) = ' '
-                        or substring({{ column }}, i + 1, 1) = ' '
-                    )
-                    then '␠'
+                {{ visible_space_branch(column) }}
                 when regexp_matches(
                         substring({{ column }}, i, 1), '[\s\p{C}\p{Z}]')
                     and substring({{ column }}, i, 1) != ' '
@@ -63,13 +70,7 @@
         else '«' || array_join(transform(
             sequence(1, length({{ column }})),
             i -> case
-                when substring({{ column }}, i, 1) = ' '
-                    and (
-                        i = 1 or i = length({{ column }})
-                        or substring({{ column }}, i - 1, 1) = ' '
-                        or substring({{ column }}, i + 1, 1) = ' '
-                    )
-                    then '␠'
+                {{ visible_space_branch(column) }}
                 when substring({{ column }}, i, 1) rlike '[\\s\\p{C}\\p{Z}]'
                     and substring({{ column }}, i, 1) != ' '
                     then '[U+'

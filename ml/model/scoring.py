@@ -84,6 +84,60 @@ def unseen_categories(card: dict[str, Any], x: pd.DataFrame) -> dict[str, list[s
     return unseen
 
 
+@dataclass(frozen=True)
+class ScoringStart:
+    """What a scoring run fixes before it reads the mart, on either engine."""
+
+    run_id: str
+    started_at: datetime
+    clock: float  # time.monotonic() at the start, for the run's duration
+    model: Any
+    card: dict[str, Any]
+    models_dir: Path
+
+
+def start_scoring(models_dir: Path, run_id: str | None, columns: MartColumns) -> ScoringStart:
+    """Load the persisted model, refuse a mart it was not trained on, and name the run.
+
+    DuckDB scoring (:func:`run_scoring`) and Spark scoring
+    (:mod:`ml.spark.scoring`) start the same way, so a run id, a clock and a
+    contract check mean the same on both.
+    """
+    started_at = utc_now()
+    clock = time.monotonic()
+    model, card = load_model(models_dir)
+    check_contract(card, columns)
+    return ScoringStart(
+        run_id=run_id or new_run_id(started_at),
+        started_at=started_at,
+        clock=clock,
+        model=model,
+        card=card,
+        models_dir=Path(models_dir),
+    )
+
+
+def score_run_columns(start: ScoringStart) -> dict[str, Any]:
+    """The ml.model_runs columns both engines fill alike: run, timing, model and code."""
+    card = start.card
+    return {
+        "run_id": start.run_id,
+        "run_kind": "score",
+        "parent_run_id": card["run_id"],
+        "started_at": start.started_at,
+        "finished_at": utc_now(),
+        "duration_s": time.monotonic() - start.clock,
+        "code_version": code_version(),
+        "library_versions": json.dumps(library_versions(), sort_keys=True),
+        "seed": card.get("seed"),
+        "model_family": card.get("model_family"),
+        "model_params": json.dumps(card.get("model_params"), sort_keys=True, ensure_ascii=False),
+        "threshold_rule": card.get("threshold_rule"),
+        "model_path": str(start.models_dir / card["model_file"]),
+        "model_sha256": card.get("model_sha256"),
+    }
+
+
 def _explanation(
     model: Any, x: pd.DataFrame, p: np.ndarray, card: dict[str, Any], settings: ScoreSettings
 ) -> explanation.Explanation | None:
@@ -122,8 +176,6 @@ def _explanation(
 class _Scored:
     """One scoring run's inputs and outputs, from which its ml.* rows follow."""
 
-    run_id: str
-    started_at: datetime
     frame: pd.DataFrame
     data: MartData
     p: np.ndarray
@@ -142,38 +194,33 @@ def run_scoring(
     columns = columns or mart_columns()
     paths = resolve_paths(models_dir=settings.models_dir)
     target = con_or_path if con_or_path is not None else paths.build_duckdb
-    started_at = utc_now()
-    clock = time.monotonic()
-    model, card = load_model(paths.models_dir)
-    check_contract(card, columns)
-    run_id = settings.run_id or new_run_id(started_at)
+    start = start_scoring(paths.models_dir, settings.run_id, columns)
+    card = start.card
     with open_duckdb(target, read_only=not settings.write_back) as con:
-        scored = _score(con, model, card, columns, settings, run_id, started_at)
-        tables = _tables(scored, card, settings, Path(paths.models_dir), clock)
+        scored = _score(con, start, columns, settings)
+        tables = _tables(scored, start, settings)
         if settings.write_back:
             with timed_stage("write_back"):
                 write_run(con, tables)
     logger.info(
         "scoring run %s: %d customers, %d above threshold %.3f (model of %s)",
-        run_id,
+        start.run_id,
         len(scored.p),
         int((scored.p >= scored.threshold).sum()),
         scored.threshold,
         card["run_id"],
     )
-    return ScoreResult(run_id=run_id, parent_run_id=card["run_id"], tables=tables)
+    return ScoreResult(run_id=start.run_id, parent_run_id=card["run_id"], tables=tables)
 
 
 def _score(
     con: duckdb.DuckDBPyConnection,
-    model: Any,
-    card: dict[str, Any],
+    start: ScoringStart,
     columns: MartColumns,
     settings: ScoreSettings,
-    run_id: str,
-    started_at: datetime,
 ) -> _Scored:
     """Read and check the mart, score every customer, explain them when the model allows."""
+    model, card = start.model, start.card
     frame, data = load_mart(con, settings.relation, columns, for_training=False)
     for name, values in unseen_categories(card, data.x).items():
         logger.warning("%s has values unseen in training: %s", name, ", ".join(values))
@@ -182,7 +229,7 @@ def _score(
     explanation = _explanation(model, data.x, p, card, settings)
     n_declined = _declined_if_known(frame, columns.target, p)
     threshold = float(card["threshold"])
-    return _Scored(run_id, started_at, frame, data, p, threshold, explanation, n_declined)
+    return _Scored(frame, data, p, threshold, explanation, n_declined)
 
 
 def _declined_if_known(frame: pd.DataFrame, target: str, p: np.ndarray) -> int | None:
@@ -201,12 +248,12 @@ def _declined_if_known(frame: pd.DataFrame, target: str, p: np.ndarray) -> int |
     return n_declined
 
 
-def _predictions(scored: _Scored) -> pd.DataFrame:
+def _predictions(scored: _Scored, run_id: str) -> pd.DataFrame:
     """ml.predictions rows of a scoring run: the persisted model's p for every customer."""
     p, explanation = scored.p, scored.explanation
     return pd.DataFrame(
         {
-            "run_id": scored.run_id,
+            "run_id": run_id,
             "customer_id": scored.data.customer_ids.astype(np.int64),
             "p_decline": p,
             "predicted_decline": p >= scored.threshold,
@@ -220,55 +267,34 @@ def _predictions(scored: _Scored) -> pd.DataFrame:
     )
 
 
-def _run_row(
-    scored: _Scored, card: dict[str, Any], relation: str, models_dir: Path, clock: float
-) -> pd.DataFrame:
+def _run_row(scored: _Scored, start: ScoringStart, relation: str) -> pd.DataFrame:
     """The ml.model_runs row of a scoring run: provenance, and the training run it used."""
     explanation = scored.explanation
     return model_runs_row(
-        run_id=scored.run_id,
-        run_kind="score",
-        parent_run_id=card["run_id"],
-        started_at=scored.started_at,
-        finished_at=utc_now(),
-        duration_s=time.monotonic() - clock,
+        **score_run_columns(start),
         mart_relation=relation,
         n_customers=len(scored.frame),
         n_declined=scored.n_declined,
         data_fingerprint=data_fingerprint(scored.frame),
-        code_version=code_version(),
-        library_versions=json.dumps(library_versions(), sort_keys=True),
-        seed=card.get("seed"),
-        model_family=card.get("model_family"),
-        model_params=json.dumps(card.get("model_params"), sort_keys=True, ensure_ascii=False),
-        threshold_rule=card.get("threshold_rule"),
         threshold=scored.threshold,
-        model_path=str(models_dir / card["model_file"]),
-        model_sha256=card.get("model_sha256"),
         shap_method=explanation.method if explanation else None,
         shap_output_space=explanation.output_space if explanation else None,
         shap_base_value=explanation.base_value if explanation else None,
     )
 
 
-def _tables(
-    scored: _Scored,
-    card: dict[str, Any],
-    settings: ScoreSettings,
-    models_dir: Path,
-    clock: float,
-) -> dict[str, TableRows]:
+def _tables(scored: _Scored, start: ScoringStart, settings: ScoreSettings) -> dict[str, TableRows]:
     """Every ml.* table's rows of the scoring run (no SHAP rows when it has none)."""
     tables: dict[str, TableRows] = {
-        "model_runs": _run_row(scored, card, settings.relation, models_dir, clock),
-        "predictions": _predictions(scored),
+        "model_runs": _run_row(scored, start, settings.relation),
+        "predictions": _predictions(scored, start.run_id),
     }
     if scored.explanation is not None:
         tables["shap_values"] = explanation.ShapRows(
             scored.explanation,
             scored.data.x,
             scored.data.customer_ids,
-            scored.run_id,
+            start.run_id,
             settings.batch_rows,
         )
     return tables

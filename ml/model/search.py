@@ -37,8 +37,24 @@ logger = logging.getLogger(__name__)
 Folds = Sequence[tuple[np.ndarray, np.ndarray]]
 
 
+class FoldScores:
+    """Mean and spread of per-fold ROC-AUC, for any result that keeps its ``fold_scores``."""
+
+    fold_scores: np.ndarray
+
+    @property
+    def cv_mean(self) -> float:
+        """Mean ROC-AUC over all folds (of all repetitions)."""
+        return float(np.mean(self.fold_scores))
+
+    @property
+    def cv_std(self) -> float:
+        """Standard deviation of the per-fold ROC-AUC."""
+        return float(np.std(self.fold_scores))
+
+
 @dataclass
-class CandidateResult:
+class CandidateResult(FoldScores):
     """The best configuration of one family (or the ensemble) and its CV evidence."""
 
     family: str
@@ -49,16 +65,6 @@ class CandidateResult:
     n_configs: int = 1
     search_seconds: float = 0.0
     truncated: bool = False
-
-    @property
-    def cv_mean(self) -> float:
-        """Mean ROC-AUC over all folds of all repetitions."""
-        return float(np.mean(self.fold_scores))
-
-    @property
-    def cv_std(self) -> float:
-        """Standard deviation of the per-fold ROC-AUC."""
-        return float(np.std(self.fold_scores))
 
     @property
     def eligible(self) -> bool:

@@ -305,19 +305,11 @@ class _Evaluation:
 
 
 @dataclass(frozen=True)
-class _Nested:
+class _Nested(search.FoldScores):
     """Nested CV of the whole selection procedure: outer-fold ROC-AUC and each fold's choice."""
 
-    scores: np.ndarray
+    fold_scores: np.ndarray
     selected: list[str]
-
-    @property
-    def mean(self) -> float:
-        return float(np.mean(self.scores))
-
-    @property
-    def std(self) -> float:
-        return float(np.std(self.scores))
 
 
 def _search(
@@ -532,8 +524,8 @@ class _Run:
         return {
             "cv_roc_auc_mean": selected.cv_mean,
             "cv_roc_auc_std": selected.cv_std,
-            "nested_cv_roc_auc_mean": nested.mean if nested else None,
-            "nested_cv_roc_auc_std": nested.std if nested else None,
+            "nested_cv_roc_auc_mean": nested.cv_mean if nested else None,
+            "nested_cv_roc_auc_std": nested.cv_std if nested else None,
             "holdout_roc_auc": holdout["roc_auc"],
             "oof_roc_auc": oof["roc_auc"],
             "brier": oof["brier"],
@@ -588,7 +580,7 @@ def _card(run: _Run, candidates_table: pd.DataFrame) -> dict[str, Any]:
         "nested_cv": (
             {
                 "outer_folds": run.settings.oof_folds,
-                "roc_auc_per_fold": nested.scores.round(6).tolist(),
+                "roc_auc_per_fold": nested.fold_scores.round(6).tolist(),
                 "selected_per_fold": nested.selected,
             }
             if nested
@@ -792,7 +784,7 @@ def _select(
     if settings.nested_cv:
         with _parallel(settings) as parallel, timed_stage("nested_cv"):
             nested = nested_cv(families, spec, x, y, data.groups[rows], search_settings, parallel)
-        logger.info("nested CV ROC-AUC %.4f ± %.4f", nested.mean, nested.std)
+        logger.info("nested CV ROC-AUC %.4f ± %.4f", nested.cv_mean, nested.cv_std)
     return _Selection(candidates, selected, nested)
 
 

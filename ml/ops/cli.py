@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from ml.config import (
     MART_RELATION,
     resolve_paths,
 )
+from ml.contracts.command_line import add_logging_options, command_parser
 from ml.io.mart import MartError
 from ml.io.writer import WriteBackError
 from ml.model.store import ModelStoreError
@@ -45,14 +45,6 @@ EXPECTED_ERRORS = (
     ValueError,
     OSError,
 )
-
-
-EXIT_STATUS = "Exit status: 0 on success, 1 with a one-line cause on failure, 2 on bad options."
-
-
-def command_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    """A command's parser with the exit-status epilog every command shares."""
-    return argparse.ArgumentParser(prog=prog, description=description, epilog=EXIT_STATUS)
 
 
 def ml_step_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -107,24 +99,6 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_logging_options(parser: argparse.ArgumentParser) -> None:
-    """One way to set verbosity on every command: --log-level, or --verbose for DEBUG."""
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="Logging verbosity (default: INFO; DEBUG also logs every configuration tried).",
-    )
-    group.add_argument(
-        "--verbose",
-        dest="log_level",
-        action="store_const",
-        const="DEBUG",
-        help="Same as --log-level DEBUG.",
-    )
-
-
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     """Options of both ML commands (ml.train, ml.score): locations, publishing, logging."""
     add_location_options(parser)
@@ -160,16 +134,6 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         help="Hide the per-stage progress bars (they go to stderr; logging stays on).",
     )
     add_logging_options(parser)
-
-
-def configure_logging(level: str) -> None:
-    """Timestamped log lines on stderr."""
-    logging.basicConfig(
-        level=getattr(logging, level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
 
 
 def run_command(action: Callable[[], object], progress: bool) -> int:

@@ -18,9 +18,7 @@ never read as a run.
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,14 +31,11 @@ import pandas as pd
 from ml.config import MART_RELATION, ML_SCHEMA, SCORE_BATCH_ROWS, resolve_paths
 from ml.contracts.features import MartColumns, mart_columns
 from ml.contracts.ml_tables import TABLES
-from ml.contracts.run_ids import new_run_id
 from ml.io.mart import MartError, to_mart_data, validate_for_scoring
 from ml.io.writer import model_runs_row
 from ml.model.explanation import PROBABILITY, exact_route, explain_producers
 from ml.model.predict import positive_proba
-from ml.model.provenance import code_version, library_versions, utc_now
-from ml.model.scoring import check_contract
-from ml.model.store import load_model
+from ml.model.scoring import score_run_columns, start_scoring
 from ml.spark.session import PANDAS_WARNING
 
 if TYPE_CHECKING:
@@ -221,12 +216,9 @@ def score_on_spark(
     """Score the Spark mart with the persisted model; append the run to the Spark ml tables."""
     settings = settings or SparkScoreSettings()
     columns = columns or mart_columns()
-    paths = resolve_paths(models_dir=settings.models_dir)
-    started_at = utc_now()
-    clock = time.monotonic()
-    model, card = load_model(paths.models_dir)
-    check_contract(card, columns)
-    run_id = settings.run_id or new_run_id(started_at)
+    models_dir = resolve_paths(models_dir=settings.models_dir).models_dir
+    start = start_scoring(models_dir, settings.run_id, columns)
+    model, card, run_id = start.model, start.card, start.run_id
     route = _explanation_route(model, card, list(columns.features), settings.explain)
     mart = spark.table(settings.relation).select(*columns.all)
     n_customers, n_declined = _count_customers(mart, columns)
@@ -241,17 +233,11 @@ def score_on_spark(
         _append(predictions, settings.schema, "predictions")
         n_above = predictions.filter("predicted_decline").count()
         run = model_runs_row(
-            run_id=run_id,
-            run_kind="score",
-            parent_run_id=card["run_id"],
-            started_at=started_at,
-            finished_at=utc_now(),
-            duration_s=time.monotonic() - clock,
+            **score_run_columns(start),
             mart_relation=settings.relation,
             n_customers=n_customers,
             n_declined=n_declined,
             data_fingerprint=_fingerprint(mart),
-            **_provenance(card, paths.models_dir),
             threshold=threshold,
             shap_method=route,
             shap_output_space=PROBABILITY if route else None,
@@ -339,20 +325,6 @@ def _base_value(wide: DataFrame) -> float:
     from pyspark.sql import functions as f
 
     return float(wide.agg(f.first("base_value")).collect()[0][0])
-
-
-def _provenance(card: dict, models_dir: Path) -> dict[str, object]:
-    """The model_runs columns that say which model and code produced the run."""
-    return {
-        "code_version": code_version(),
-        "library_versions": json.dumps(library_versions(), sort_keys=True),
-        "seed": card.get("seed"),
-        "model_family": card.get("model_family"),
-        "model_params": json.dumps(card.get("model_params"), sort_keys=True, ensure_ascii=False),
-        "threshold_rule": card.get("threshold_rule"),
-        "model_path": str(Path(models_dir) / card["model_file"]),
-        "model_sha256": card.get("model_sha256"),
-    }
 
 
 def _append_run(spark: SparkSession, run: pd.DataFrame, schema: str) -> None:

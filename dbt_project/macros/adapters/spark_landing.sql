@@ -1,5 +1,6 @@
 {#-
-    Reading the raw CSVs on Spark (on-run-start, before any model).
+    Reading the raw CSVs on Spark (on-run-start, before any model: the
+    hook prepare_raw_exports() in macros/check_raw_exports.sql calls it).
     DuckDB reads them in the source itself (`external_location` in
     _shop_export__sources.yml); dbt-spark has no such thing, so here each file
     becomes a view `shop_export.<file>` with the same columns, names and types
@@ -26,17 +27,6 @@
     accepts both.
 -#}
 {% macro land_raw_exports() %}
-    {{ return(adapter.dispatch('land_raw_exports', 'one_click')()) }}
-{% endmacro %}
-
-{% macro default__land_raw_exports() %}
-    {{ return('') }}
-{% endmacro %}
-
-{% macro spark__land_raw_exports() %}
-    {%- if not execute or flags.WHICH not in ['run', 'build'] -%}
-        {{ return('') }}
-    {%- endif -%}
     {%- set statements = [] -%}
     {%- for node in graph.sources.values()
             if node.source_name == 'shop_export' -%}
