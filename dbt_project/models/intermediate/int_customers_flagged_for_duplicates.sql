@@ -16,10 +16,6 @@
 -- part in its own table and intersecting the shared ones avoids the joins
 -- but not the candidates: in a large export many records share their
 -- minutes, or their market_file attributes, with someone.)
-{{ config(
-    pre_hook="{{ insertion_order(false) }}",
-    post_hook="{{ insertion_order(true) }}",
-) }}
 {%- set customer_attributes = [
     'activity_declined', 'service_type', 'allow_messages',
     'marketing_activity_6m', 'marketing_activity_current_month',
