@@ -44,38 +44,30 @@
     {%- endfor %}
 {%- endfor %}
 
+{#- Each input under three names, read once each: DuckDB keeps a CTE that is
+    read twice in memory, all its wide rows, so the narrow `keys`, the
+    candidate records and the final join each scan the tables themselves.
+    `keys` is read three times and kept, but it is narrow. An id that did
+    not parse is null in staging; assert_export_numbers_are_valid names it,
+    and it stays out of every later model. #}
+{%- set inputs = [
+    ('customers', 'stg_shop_export__customers', 'customer_id is not null'),
+    ('revenues', 'int_revenues_flagged_for_implausible_values', none),
+    ('minutes', 'int_minutes_pivoted_to_periods', none),
+] %}
+
 with
+{% for prefix in ['', 'key_', 'candidate_'] %}
+    {%- for name, model, condition in inputs %}
 
-customers as (
-    -- an id that did not parse is null here; assert_export_numbers_are_valid
-    -- names it, and it stays out of every later model
-    select * from {{ ref('stg_shop_export__customers') }}
-    where customer_id is not null
+{{ prefix }}{{ name }} as (
+    select * from {{ ref(model) }}
+    {%- if condition %}
+    where {{ condition }}
+    {%- endif %}
 ),
-
-revenues as (
-    select * from {{ ref('int_revenues_flagged_for_implausible_values') }}
-),
-
-minutes as (
-    select * from {{ ref('int_minutes_pivoted_to_periods') }}
-),
-
--- The tables again under other names, not the CTEs above: DuckDB keeps a CTE
--- that is read twice in memory, all its wide rows. `keys` is read three
--- times and kept, but it is narrow.
-key_customers as (
-    select * from {{ ref('stg_shop_export__customers') }}
-    where customer_id is not null
-),
-
-key_revenues as (
-    select * from {{ ref('int_revenues_flagged_for_implausible_values') }}
-),
-
-key_minutes as (
-    select * from {{ ref('int_minutes_pivoted_to_periods') }}
-),
+    {%- endfor %}
+{%- endfor %}
 
 keys as (
     select
@@ -111,19 +103,6 @@ candidate_lines as (
     select keys.source_line
     from keys
     inner join shared_keys on keys.duplicate_key = shared_keys.duplicate_key
-),
-
-candidate_customers as (
-    select * from {{ ref('stg_shop_export__customers') }}
-    where customer_id is not null
-),
-
-candidate_revenues as (
-    select * from {{ ref('int_revenues_flagged_for_implausible_values') }}
-),
-
-candidate_minutes as (
-    select * from {{ ref('int_minutes_pivoted_to_periods') }}
 ),
 
 -- the records that may have a twin, with every compared attribute
