@@ -56,16 +56,30 @@
     ('minutes', 'int_minutes_pivoted_to_periods', none),
 ] %}
 
+{#- How the three are joined: every customer record, with its customer's
+    revenue and minutes; `inputs_joined[prefix]` under each set of names. #}
+{%- set inputs_joined = {} %}
+{%- for prefix in ['', 'key_', 'candidate_'] %}
+    {%- set joined -%}
+        from {{ prefix }}customers
+    left join {{ prefix }}revenues
+        on {{ prefix }}customers.customer_id = {{ prefix }}revenues.customer_id
+    left join {{ prefix }}minutes
+        on {{ prefix }}customers.customer_id = {{ prefix }}minutes.customer_id
+    {%- endset %}
+    {%- do inputs_joined.update({prefix: joined}) %}
+{%- endfor %}
+
 with
-{% for prefix in ['', 'key_', 'candidate_'] %}
+{% for prefix in inputs_joined %}
     {%- for name, model, condition in inputs %}
 
-{{ prefix }}{{ name }} as (
-    select * from {{ ref(model) }}
-    {%- if condition %}
-    where {{ condition }}
-    {%- endif %}
-),
+        {{ prefix }}{{ name }} as (
+            select * from {{ ref(model) }}
+            {%- if condition %}
+                where {{ condition }}
+            {%- endif %}
+        ),
     {%- endfor %}
 {%- endfor %}
 
@@ -74,11 +88,7 @@ keys as (
         key_customers.source_line,
         key_customers.customer_id,
         {{ row_hash(key_columns) }} as duplicate_key
-    from key_customers
-    left join key_revenues
-        on key_customers.customer_id = key_revenues.customer_id
-    left join key_minutes
-        on key_customers.customer_id = key_minutes.customer_id
+    {{ inputs_joined['key_'] }}
 ),
 
 -- ids on more than one record (few): joining these is cheaper than a count
@@ -119,13 +129,9 @@ candidates as (
         {%- endfor %}
         candidate_customers.customer_id,
         candidate_customers.source_line
-    from candidate_customers
+    {{ inputs_joined['candidate_'] }}
     inner join candidate_lines
         on candidate_customers.source_line = candidate_lines.source_line
-    left join candidate_revenues
-        on candidate_customers.customer_id = candidate_revenues.customer_id
-    left join candidate_minutes
-        on candidate_customers.customer_id = candidate_minutes.customer_id
 ),
 
 candidate_groups as (
@@ -157,9 +163,7 @@ grouped as (
             as duplicate_group_id,
         coalesce(candidate_groups.duplicate_group_size, 1)
             as duplicate_group_size
-    from customers
-    left join revenues on customers.customer_id = revenues.customer_id
-    left join minutes on customers.customer_id = minutes.customer_id
+    {{ inputs_joined[''] }}
     left join repeated_ids
         on customers.customer_id is not distinct from repeated_ids.customer_id
     left join candidate_groups

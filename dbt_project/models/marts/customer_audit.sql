@@ -29,21 +29,21 @@ revenues as (
 ] %}
 {%- for reason, action, condition, detail in record_reasons %}
 
-{{ reason }} as (
-    select
-        customer_id,
-        '{{ reason }}' as reason,
-        '{{ action }}' as action,
-        source_file,
-        source_line,
-        cast(null as string) as period,
-        cast(null as double) as raw_value,
-        cast(null as double) as robust_value,
-        duplicate_group_id,
-        {{ detail }} as detail
-    from customers
-    where {{ condition }}
-),
+    {{ reason }} as (
+        select
+            customer_id,
+            '{{ reason }}' as reason,
+            '{{ action }}' as action,
+            source_file,
+            source_line,
+            cast(null as string) as period,
+            cast(null as double) as raw_value,
+            cast(null as double) as robust_value,
+            duplicate_group_id,
+            {{ detail }} as detail
+        from customers
+        where {{ condition }}
+    ),
 {%- endfor %}
 
 inactive as (
