@@ -62,3 +62,18 @@ def test_a_folder_that_cannot_be_made_is_one_clear_line(tmp_path):
     message = raised.value.msg  # dbt prints it under "Runtime Error"
     assert f"cannot create the folder {blocker / 'sub'}" in message
     assert "\n" not in message
+
+
+def test_the_checksum_started_with_the_signature_is_the_files(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"h\n" + b"1234567\n" * 200_000)
+    assert file_signature(str(path)) is not None  # starts the checksum in the background
+    assert file_sha256(str(path)) == fingerprint_file(path)[0]
+
+
+def test_a_file_rewritten_after_its_signature_is_checksummed_anew(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"h\n1\n")
+    file_signature(str(path))
+    path.write_bytes(b"h\n12\n")
+    assert file_sha256(str(path)) == fingerprint_file(path)[0]

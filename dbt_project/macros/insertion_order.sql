@@ -1,4 +1,6 @@
-{#- `set preserve_insertion_order` for a model's pre- and post-hook.
+{#- `set preserve_insertion_order` for the pre- and post-hook that
+    dbt_project.yml gives every model of staging/shop_export and
+    intermediate.
     DuckDB keeps a table's rows in the order it read them unless told not
     to; keeping that order makes every large `create table as` wait for the
     slowest thread and hold finished rows in memory. The landed tables carry

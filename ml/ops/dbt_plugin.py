@@ -10,6 +10,10 @@ Two things SQL and profile Jinja cannot do:
   the build outcome recorded by `on-run-end` (macros/build_outcome.sql) names
   the exact export it was built from, in the same form as the run log
   (`ml.ops.run_log.fingerprint_file`), without holding a file in memory.
+  The checksum is started in a background thread as soon as the build
+  records the file's signature (on-run-start), so reading gigabytes of
+  export overlaps the build instead of delaying its end; it is used only
+  when the file still has that signature at the end.
 
 dbt imports this module by name, so it must be importable wherever `dbt`
 runs: the project is installed into `.venv` (`pip install -e .`); console
@@ -19,6 +23,7 @@ scripts do not put the current directory on `sys.path`.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -32,23 +37,83 @@ from ml.ops.run_log import fingerprint_file
 _NOT_A_FILE = (":memory:", "md:", "motherduck:", "s3://", "gcs://", "http://", "https://")
 
 
+class _Checksum:
+    """The SHA-256 of one file, computed in a daemon thread (hashlib releases the GIL).
+
+    A daemon thread rather than an executor: a process that ends before the
+    checksum is asked for (a failed start) must not wait for gigabytes to
+    be read.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._done = threading.Event()
+        self._digest: str | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(path,), name="one-click-sha256", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, path: str) -> None:
+        try:
+            self._digest = fingerprint_file(Path(path))[0]
+        except OSError:
+            self._digest = None  # the caller hashes again and sees the error itself
+        finally:
+            self._done.set()
+
+    def result(self) -> str | None:
+        """The digest (waits for it); None when the file could not be read."""
+        self._done.wait()
+        return self._digest
+
+
+# Checksums started by file_signature, by (real path, signature at start);
+# kept after use, so that taking the signature again at the end of a build
+# does not start another read of an unchanged file.
+_checksums: dict[tuple[str, str], _Checksum] = {}
+_checksums_lock = threading.Lock()
+
+
 def file_sha256(path: str | None) -> str | None:
-    """SHA-256 of the file at *path*; None when there is no such file."""
+    """SHA-256 of the file at *path*; None when there is no such file.
+
+    The checksum started in the background when the file's signature was
+    taken is used when the file still has that signature (the same size and
+    modification time: the same file, as far as the build can tell, which is
+    how it judges a file changed during the build); otherwise the file is
+    read now.
+    """
+    signature = _signature(path)
+    if path is None or signature is None:
+        return None
+    with _checksums_lock:
+        started = _checksums.get((os.path.realpath(path), signature))
+    digest = started.result() if started is not None else None
+    return digest if digest is not None else fingerprint_file(Path(path))[0]
+
+
+def _signature(path: str | None) -> str | None:
     if path is None or not os.path.isfile(path):
         return None
-    return fingerprint_file(Path(path))[0]
+    stat = os.stat(path)
+    return f"{stat.st_size} bytes, mtime_ns {stat.st_mtime_ns}"
 
 
 def file_signature(path: str | None) -> str | None:
     """Size and modification time of the file at *path* (None when absent): cheap, no read.
 
     Taken when dbt starts and again when it ends: a file replaced while dbt
-    read it has another signature, and its build is not trusted.
+    read it has another signature, and its build is not trusted. The first
+    time a file is seen with a signature, its checksum starts in the
+    background, for file_sha256 at the end of the build.
     """
-    if path is None or not os.path.isfile(path):
-        return None
-    stat = os.stat(path)
-    return f"{stat.st_size} bytes, mtime_ns {stat.st_mtime_ns}"
+    signature = _signature(path)
+    if path is not None and signature is not None:
+        key = (os.path.realpath(path), signature)
+        with _checksums_lock:
+            if key not in _checksums:
+                _checksums[key] = _Checksum(path)
+    return signature
 
 
 def real_path(path: str | None) -> str | None:

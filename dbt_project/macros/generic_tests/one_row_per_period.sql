@@ -57,13 +57,7 @@ failing as (
 {%- if lines %}
 
 failing_lines as (
-    select
-        {{ column_name }} as customer_id,
-        any_value(source_file) as source_file,
-        {{ lines_phrase(smallest_values('source_line', 5), 'count(*)') }} as source_lines
-    from {{ model }}
-    where {{ column_name }} in (select failing.customer_id from failing)
-    group by 1
+    {{ source_lines_of(model, [column_name], 'failing', ['customer_id']) }}
 ),
 {%- endif %}
 

@@ -16,10 +16,6 @@
 -- part in its own table and intersecting the shared ones avoids the joins
 -- but not the candidates: in a large export many records share their
 -- minutes, or their market_file attributes, with someone.)
-{{ config(
-    pre_hook="{{ insertion_order(false) }}",
-    post_hook="{{ insertion_order(true) }}",
-) }}
 {%- set customer_attributes = [
     'activity_declined', 'service_type', 'allow_messages',
     'marketing_activity_6m', 'marketing_activity_current_month',
@@ -48,49 +44,51 @@
     {%- endfor %}
 {%- endfor %}
 
+{#- Each input under three names, read once each: DuckDB keeps a CTE that is
+    read twice in memory, all its wide rows, so the narrow `keys`, the
+    candidate records and the final join each scan the tables themselves.
+    `keys` is read three times and kept, but it is narrow. An id that did
+    not parse is null in staging; assert_export_numbers_are_valid names it,
+    and it stays out of every later model. #}
+{%- set inputs = [
+    ('customers', 'stg_shop_export__customers', 'customer_id is not null'),
+    ('revenues', 'int_revenues_flagged_for_implausible_values', none),
+    ('minutes', 'int_minutes_pivoted_to_periods', none),
+] %}
+
+{#- How the three are joined: every customer record, with its customer's
+    revenue and minutes; `inputs_joined[prefix]` under each set of names. #}
+{%- set inputs_joined = {} %}
+{%- for prefix in ['', 'key_', 'candidate_'] %}
+    {%- set joined -%}
+        from {{ prefix }}customers
+    left join {{ prefix }}revenues
+        on {{ prefix }}customers.customer_id = {{ prefix }}revenues.customer_id
+    left join {{ prefix }}minutes
+        on {{ prefix }}customers.customer_id = {{ prefix }}minutes.customer_id
+    {%- endset %}
+    {%- do inputs_joined.update({prefix: joined}) %}
+{%- endfor %}
+
 with
+{% for prefix in inputs_joined %}
+    {%- for name, model, condition in inputs %}
 
-customers as (
-    -- an id that did not parse is null here; assert_export_numbers_are_valid
-    -- names it, and it stays out of every later model
-    select * from {{ ref('stg_shop_export__customers') }}
-    where customer_id is not null
-),
-
-revenues as (
-    select * from {{ ref('int_revenues_flagged_for_implausible_values') }}
-),
-
-minutes as (
-    select * from {{ ref('int_minutes_pivoted_to_periods') }}
-),
-
--- The tables again under other names, not the CTEs above: DuckDB keeps a CTE
--- that is read twice in memory, all its wide rows. `keys` is read three
--- times and kept, but it is narrow.
-key_customers as (
-    select * from {{ ref('stg_shop_export__customers') }}
-    where customer_id is not null
-),
-
-key_revenues as (
-    select * from {{ ref('int_revenues_flagged_for_implausible_values') }}
-),
-
-key_minutes as (
-    select * from {{ ref('int_minutes_pivoted_to_periods') }}
-),
+        {{ prefix }}{{ name }} as (
+            select * from {{ ref(model) }}
+            {%- if condition %}
+                where {{ condition }}
+            {%- endif %}
+        ),
+    {%- endfor %}
+{%- endfor %}
 
 keys as (
     select
         key_customers.source_line,
         key_customers.customer_id,
         {{ row_hash(key_columns) }} as duplicate_key
-    from key_customers
-    left join key_revenues
-        on key_customers.customer_id = key_revenues.customer_id
-    left join key_minutes
-        on key_customers.customer_id = key_minutes.customer_id
+    {{ inputs_joined['key_'] }}
 ),
 
 -- ids on more than one record (few): joining these is cheaper than a count
@@ -117,19 +115,6 @@ candidate_lines as (
     inner join shared_keys on keys.duplicate_key = shared_keys.duplicate_key
 ),
 
-candidate_customers as (
-    select * from {{ ref('stg_shop_export__customers') }}
-    where customer_id is not null
-),
-
-candidate_revenues as (
-    select * from {{ ref('int_revenues_flagged_for_implausible_values') }}
-),
-
-candidate_minutes as (
-    select * from {{ ref('int_minutes_pivoted_to_periods') }}
-),
-
 -- the records that may have a twin, with every compared attribute
 candidates as (
     select
@@ -144,13 +129,9 @@ candidates as (
         {%- endfor %}
         candidate_customers.customer_id,
         candidate_customers.source_line
-    from candidate_customers
+    {{ inputs_joined['candidate_'] }}
     inner join candidate_lines
         on candidate_customers.source_line = candidate_lines.source_line
-    left join candidate_revenues
-        on candidate_customers.customer_id = candidate_revenues.customer_id
-    left join candidate_minutes
-        on candidate_customers.customer_id = candidate_minutes.customer_id
 ),
 
 candidate_groups as (
@@ -182,9 +163,7 @@ grouped as (
             as duplicate_group_id,
         coalesce(candidate_groups.duplicate_group_size, 1)
             as duplicate_group_size
-    from customers
-    left join revenues on customers.customer_id = revenues.customer_id
-    left join minutes on customers.customer_id = minutes.customer_id
+    {{ inputs_joined[''] }}
     left join repeated_ids
         on customers.customer_id is not distinct from repeated_ids.customer_id
     left join candidate_groups

@@ -1,9 +1,5 @@
 -- Minutes on the site per customer in one column per month, and how many
 -- months the customer has a row for.
-{{ config(
-    pre_hook="{{ insertion_order(false) }}",
-    post_hook="{{ insertion_order(true) }}",
-) }}
 
 {{ pivot_to_periods(
     'stg_shop_export__monthly_minutes',

@@ -15,10 +15,6 @@
 -- (audited as excluded). The extreme rule needs a positive median: a month
 -- whose median is zero has no scale to judge by. Worked in wide form so "the
 -- other months" are plain columns: no self-join, portable SQL.
-{{ config(
-    pre_hook="{{ insertion_order(false) }}",
-    post_hook="{{ insertion_order(true) }}",
-) }}
 {%- set periods = revenue_periods() %}
 {%- if periods | length != 3 %}
     {{ exceptions.raise_compiler_error(

@@ -1,10 +1,6 @@
 -- Revenue per customer as exported, one column per month, with the line of
 -- each value in market_money.csv for the audit, and how many months the
 -- customer bought nothing.
-{{ config(
-    pre_hook="{{ insertion_order(false) }}",
-    post_hook="{{ insertion_order(true) }}",
-) }}
 
 {{ pivot_to_periods(
     'stg_shop_export__monthly_revenues',

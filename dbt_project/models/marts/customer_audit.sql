@@ -11,22 +11,40 @@ revenues as (
     select * from {{ ref('int_revenues_flagged_for_implausible_values') }}
 ),
 
-repeated_ids as (
-    select
-        customer_id,
-        'repeated_id' as reason,
-        'excluded' as action,
-        source_file,
-        source_line,
-        cast(null as string) as period,
-        cast(null as double) as raw_value,
-        cast(null as double) as robust_value,
-        duplicate_group_id,
-        'id appears ' || n_records_with_id || ' times in ' || source_file
-        || '; every copy is kept out of the mart' as detail
-    from customers
-    where n_records_with_id > 1
-),
+{#- Reasons that concern a whole record (no month): name, action, which
+    records, and the detail. #}
+{%- set record_reasons = [
+    (
+        'repeated_id', 'excluded', 'n_records_with_id > 1',
+        "'id appears ' || n_records_with_id || ' times in ' || source_file
+        || '; every copy is kept out of the mart'",
+    ),
+    (
+        'possible_duplicate', 'flagged',
+        'duplicate_group_size > 1 and n_records_with_id = 1',
+        "'identical to ' || (duplicate_group_size - 1)
+        || ' other record(s) on every attribute, revenue and minutes but '
+        || 'the id (group ' || duplicate_group_id || ')'",
+    ),
+] %}
+{%- for reason, action, condition, detail in record_reasons %}
+
+    {{ reason }} as (
+        select
+            customer_id,
+            '{{ reason }}' as reason,
+            '{{ action }}' as action,
+            source_file,
+            source_line,
+            cast(null as string) as period,
+            cast(null as double) as raw_value,
+            cast(null as double) as robust_value,
+            duplicate_group_id,
+            {{ detail }} as detail
+        from customers
+        where {{ condition }}
+    ),
+{%- endfor %}
 
 inactive as (
     {%- for period in revenue_periods() %}
@@ -103,32 +121,14 @@ implausible as (
     {%- endfor %}
 ),
 
-possible_duplicates as (
-    select
-        customer_id,
-        'possible_duplicate' as reason,
-        'flagged' as action,
-        source_file,
-        source_line,
-        cast(null as string) as period,
-        cast(null as double) as raw_value,
-        cast(null as double) as robust_value,
-        duplicate_group_id,
-        'identical to ' || (duplicate_group_size - 1)
-        || ' other record(s) on every attribute, revenue and minutes but '
-        || 'the id (group ' || duplicate_group_id || ')' as detail
-    from customers
-    where duplicate_group_size > 1 and n_records_with_id = 1
-),
-
 unioned as (
-    select * from repeated_ids
+    select * from repeated_id
     union all
     select * from inactive
     union all
     select * from implausible
     union all
-    select * from possible_duplicates
+    select * from possible_duplicate
 ),
 
 final as (
