@@ -86,9 +86,14 @@ FEATURE = Column(
 )
 
 
+# The rates at a threshold: model_runs holds them at the run's threshold,
+# evaluation_curves draws each against every threshold.
+_RATES = (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"))
+CURVES = ("roc", "pr", "calibration", *(f"{key}_at_threshold" for key, _ in _RATES))
+
+
 def _threshold_columns(prefix: str, rates_of: str, counts_of: str) -> tuple[Column, ...]:
     """The metrics at the run's threshold of one set of predictions: rates, then the counts."""
-    rates = (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"))
     counts = (
         ("tp", "True positives"),
         ("fp", "False positives"),
@@ -98,7 +103,7 @@ def _threshold_columns(prefix: str, rates_of: str, counts_of: str) -> tuple[Colu
     return (
         *(
             Column(f"{prefix}_{key}", "double", f"{label} {rates_of}.", value_range=_UNIT)
-            for key, label in rates
+            for key, label in _RATES
         ),
         *(
             Column(f"{prefix}_{key}", "integer", f"{label} {counts_of}.", value_range=_NON_NEGATIVE)
@@ -494,17 +499,9 @@ TABLES: dict[str, Table] = dict(
             Column(
                 "curve",
                 "varchar",
-                "`roc`, `pr`, `calibration`, `precision_at_threshold`, `recall_at_threshold` "
-                "or `f1_at_threshold`.",
+                ", ".join(f"`{curve}`" for curve in CURVES[:-1]) + f" or `{CURVES[-1]}`.",
                 not_null=True,
-                accepted_values=(
-                    "roc",
-                    "pr",
-                    "calibration",
-                    "precision_at_threshold",
-                    "recall_at_threshold",
-                    "f1_at_threshold",
-                ),
+                accepted_values=CURVES,
             ),
             Column("point_index", "integer", "Order of the point along the curve."),
             Column(
