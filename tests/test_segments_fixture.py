@@ -49,8 +49,8 @@ P_DECLINE = {
     100008: 0.1,
 }
 SHAP = {
-    (100005, "unpaid_items_quarter"): 0.5,
-    (100005, "tenure_days"): 0.4,
+    (100005, "unpaid_items_quarter"): 0.35,
+    (100005, "tenure_days"): 0.25,
     (100005, "pages_per_visit"): 0.1,
     (100001, "service_errors"): 0.3,
     (100001, "promo_purchase_share"): 0.2,
@@ -78,6 +78,7 @@ def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
                     "run_kind": "train",
                     "started_at": pd.Timestamp("2026-11-23"),
                     "threshold": 0.5,
+                    "n_customers": len(P_DECLINE),
                 }
             ],
         ),
@@ -89,6 +90,7 @@ def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
                     "customer_id": c,
                     "p_decline": p,
                     "predicted_decline": p >= 0.5,
+                    "p_source": "oof",
                     # base value + SHAP = p, as ml.train writes it
                     "base_value": p - sum(v for (who, _), v in SHAP.items() if who == c),
                 }
@@ -324,3 +326,73 @@ def test_segment_feature_profile_compares_every_segment_with_all_other_customers
         sizes = rows["standardized_difference"].abs().fillna(0).to_numpy()
         assert list(rows["difference_rank"]) == list(range(1, len(rows) + 1))
         assert all(sizes[:-1] >= sizes[1:])
+
+
+# --- The ml source's tests (rendered from ml/contracts/ml_tables.py) ------------------------
+
+OLDER_RUN = "20261101T000000Z-older"
+
+
+def _ml_source_test(paths: Paths) -> list[str]:
+    """Run the ml source's data tests; the problems, empty when they all pass."""
+    report = run_dbt(paths, ("test", "--select", "source:ml"))
+    assert report.success == (report.problems == [])
+    return report.problems
+
+
+def test_the_ml_tables_as_written_pass_their_source_tests(segmented_paths) -> None:
+    assert _ml_source_test(segmented_paths) == []
+
+
+def test_a_probability_outside_0_1_in_the_newest_run_fails_the_source_tests(
+    segmented_paths,
+) -> None:
+    with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
+        con.execute("update ml.predictions set p_decline = 1.5 where customer_id = 100005")
+    try:
+        problems = _ml_source_test(segmented_paths)
+    finally:
+        with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
+            con.execute("update ml.predictions set p_decline = 0.8 where customer_id = 100005")
+    assert any("ml_predictions_values" in p for p in problems), problems
+
+
+def test_rows_of_a_run_no_model_run_records_fail_the_source_tests(segmented_paths) -> None:
+    with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
+        con.execute("update ml.model_runs set run_id = 'unrecorded'")
+    try:
+        problems = _ml_source_test(segmented_paths)
+    finally:
+        with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
+            con.execute("update ml.model_runs set run_id = '20261123T000000Z-test'")
+    failed = {name for name in ("predictions", "shap_values") if any(name in p for p in problems)}
+    assert failed == {"predictions", "shap_values"}, problems
+
+
+def test_per_customer_tables_are_tested_on_the_newest_run_only(segmented_paths) -> None:
+    # An older run's repeated customer (checked by the build after its own
+    # write) is not read again; the same repeat in the newest run fails.
+    older = ml_rows(
+        "predictions",
+        [{"run_id": OLDER_RUN, "customer_id": 100001, "p_decline": 0.5, "p_source": "oof",
+          "predicted_decline": True}] * 2,
+    )  # fmt: skip
+    run = ml_rows("model_runs", [{"run_id": OLDER_RUN, "run_kind": "train",
+                                  "started_at": pd.Timestamp("2026-11-01"),
+                                  "n_customers": 1, "threshold": 0.5}])  # fmt: skip
+    with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
+        con.register("older", older)
+        con.register("run", run)
+        con.execute("insert into ml.predictions select * from older")
+        con.execute("insert into ml.model_runs select * from run")
+    try:
+        assert _ml_source_test(segmented_paths) == []
+        with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
+            con.execute(f"update ml.predictions set run_id = '20261123T000000Z-test' "
+                        f"where run_id = '{OLDER_RUN}'")  # fmt: skip
+        assert any("ml_predictions_key" in p for p in _ml_source_test(segmented_paths))
+    finally:
+        with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
+            con.execute("delete from ml.predictions where customer_id = 100001 "
+                        "and p_decline = 0.5")  # fmt: skip
+            con.execute(f"delete from ml.model_runs where run_id = '{OLDER_RUN}'")

@@ -143,7 +143,6 @@ TABLES: dict[str, Table] = dict(
                 "parent_run_id",
                 "varchar",
                 "For a scoring run, the training run whose model it used; null otherwise.",
-                references="model_runs.run_id",
             ),
             Column("started_at", "timestamp", "When the run started (UTC).", not_null=True),
             Column("finished_at", "timestamp", "When the run finished writing its results (UTC)."),
@@ -309,7 +308,6 @@ TABLES: dict[str, Table] = dict(
                 "The persisted (final) model's expected probability. Each customer's own base "
                 "value, from the model that produced their p_decline, is "
                 "ml.predictions.base_value.",
-                value_range=_UNIT,
             ),
             Column(
                 "importance_rank_corr",

@@ -1,5 +1,6 @@
 -- The predictions of the newest run that wrote any (a training run, or a
--- scoring run of a newer export), with that run's decision threshold.
+-- scoring run of a newer export), with that run's decision threshold: the
+-- one place that says which run the published tables show.
 
 with
 
@@ -26,6 +27,8 @@ final as (
         predictions.customer_id,
         predictions.p_decline,
         predictions.predicted_decline,
+        predictions.p_source,
+        predictions.base_value,
         latest_run.run_id,
         latest_run.threshold
     from predictions
