@@ -134,13 +134,18 @@ def test_only_the_per_customer_tables_are_tested_on_their_newest_run():
 
 def test_every_run_id_but_model_runs_own_must_be_a_recorded_run():
     references = {
-        (name, column["name"]): _tests(column)["relationships"]["arguments"]
+        (name, column["name"]): _tests(column)["exists_in"]["arguments"]
         for name, table in _source_tables(render_sources_yml()).items()
         for column in table["columns"]
-        if "relationships" in _tests(column)
+        if "exists_in" in _tests(column)
     }
     assert references == {
-        (name, "run_id"): {"to": "source('ml', 'model_runs')", "field": "run_id"}
+        (name, "run_id"): {
+            "to": "source('ml', 'model_runs')",
+            "field": "run_id",
+            "from_file": f"ml.{name}",
+            "to_file": "ml.model_runs",
+        }
         for name in TABLES
         if name != "model_runs"
     }

@@ -247,12 +247,16 @@ def _shift_base_value(paths: Paths, delta: float) -> None:
 def test_a_reason_beside_a_probability_its_shap_does_not_explain_fails_the_build(
     segmented_paths,
 ) -> None:
+    # The published probability and its base value are the latest run's
+    # (int_predictions_filtered_to_latest_run), so that model is rebuilt too.
+    rebuilt = ("build", "--select", "int_predictions_filtered_to_latest_run")
     _shift_base_value(segmented_paths, 0.01)
     try:
-        check = ("test", "--select", "assert_reasons_explain_the_published_probability")
+        check = (*rebuilt, "assert_reasons_explain_the_published_probability")
         assert not run_dbt(segmented_paths, check).success
     finally:
         _shift_base_value(segmented_paths, -0.01)
+        assert run_dbt(segmented_paths, rebuilt).success
 
 
 def test_key_segment_profile_needs_two_customers_per_group(segmented, query):
@@ -354,7 +358,7 @@ def test_a_probability_outside_0_1_in_the_newest_run_fails_the_source_tests(
     finally:
         with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
             con.execute("update ml.predictions set p_decline = 0.8 where customer_id = 100005")
-    assert any("ml_predictions_values" in p for p in problems), problems
+    assert "p_decline = 1.5 (must be ≤ 1)" in problems
 
 
 def test_rows_of_a_run_no_model_run_records_fail_the_source_tests(segmented_paths) -> None:
@@ -365,8 +369,10 @@ def test_rows_of_a_run_no_model_run_records_fail_the_source_tests(segmented_path
     finally:
         with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
             con.execute("update ml.model_runs set run_id = '20261123T000000Z-test'")
-    failed = {name for name in ("predictions", "shap_values") if any(name in p for p in problems)}
-    assert failed == {"predictions", "shap_values"}, problems
+    assert [p for p in problems if "not in ml.model_runs" in p] == [
+        "run_id 20261123T000000Z-test is in ml.predictions but not in ml.model_runs",
+        "run_id 20261123T000000Z-test is in ml.shap_values but not in ml.model_runs",
+    ]
 
 
 def test_per_customer_tables_are_tested_on_the_newest_run_only(segmented_paths) -> None:
@@ -390,7 +396,10 @@ def test_per_customer_tables_are_tested_on_the_newest_run_only(segmented_paths) 
         with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
             con.execute(f"update ml.predictions set run_id = '20261123T000000Z-test' "
                         f"where run_id = '{OLDER_RUN}'")  # fmt: skip
-        assert any("ml_predictions_key" in p for p in _ml_source_test(segmented_paths))
+        assert _ml_source_test(segmented_paths) == [
+            "run_id = 20261123T000000Z-test, customer_id = 100001, n_rows = 3"
+            " (fails ml_predictions_key)"
+        ]
     finally:
         with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
             con.execute("delete from ml.predictions where customer_id = 100001 "

@@ -188,9 +188,16 @@ def _column_lines(table: Table, indent: str, with_tests: bool = False) -> list[s
         ]
         if with_tests and column.references:
             target, _, field = column.references.partition(".")
-            relationship = {"to": f"source('{ML_SCHEMA}', '{target}')", "field": field}
+            # exists_in, not dbt's relationships: its failing rows name the value and
+            # both tables, once per value rather than once per row.
+            reference = {
+                "to": f"source('{ML_SCHEMA}', '{target}')",
+                "field": field,
+                "from_file": f"{ML_SCHEMA}.{table.name}",
+                "to_file": f"{ML_SCHEMA}.{target}",
+            }
             name = f"{ML_SCHEMA}_{table.name}_{column.name}_in_{target}"
-            lines += _tests_block([("relationships", name, relationship)], where, f"{indent}  ")
+            lines += _tests_block([("exists_in", name, reference)], where, f"{indent}  ")
     return lines
 
 
