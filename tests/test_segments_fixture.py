@@ -337,9 +337,9 @@ def test_segment_feature_profile_compares_every_segment_with_all_other_customers
 OLDER_RUN = "20261101T000000Z-older"
 
 
-def _ml_source_test(paths: Paths) -> list[str]:
+def _ml_source_test(paths: Paths, *extra: str) -> list[str]:
     """Run the ml source's data tests; the problems, empty when they all pass."""
-    report = run_dbt(paths, ("test", "--select", "source:ml"))
+    report = run_dbt(paths, ("test", "--select", "source:ml", *extra))
     assert report.success == (report.problems == [])
     return report.problems
 
@@ -380,12 +380,29 @@ def test_per_customer_tables_are_tested_on_the_newest_run_only(segmented_paths) 
     # write) is not read again; the same repeat in the newest run fails.
     older = ml_rows(
         "predictions",
-        [{"run_id": OLDER_RUN, "customer_id": 100001, "p_decline": 0.5, "p_source": "oof",
-          "predicted_decline": True}] * 2,
-    )  # fmt: skip
-    run = ml_rows("model_runs", [{"run_id": OLDER_RUN, "run_kind": "train",
-                                  "started_at": pd.Timestamp("2026-11-01"),
-                                  "n_customers": 1, "threshold": 0.5}])  # fmt: skip
+        [
+            {
+                "run_id": OLDER_RUN,
+                "customer_id": 100001,
+                "p_decline": 0.5,
+                "p_source": "oof",
+                "predicted_decline": True,
+            }
+        ]
+        * 2,
+    )
+    run = ml_rows(
+        "model_runs",
+        [
+            {
+                "run_id": OLDER_RUN,
+                "run_kind": "train",
+                "started_at": pd.Timestamp("2026-11-01"),
+                "n_customers": 1,
+                "threshold": 0.5,
+            }
+        ],
+    )
     with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
         con.register("older", older)
         con.register("run", run)
@@ -393,15 +410,20 @@ def test_per_customer_tables_are_tested_on_the_newest_run_only(segmented_paths) 
         con.execute("insert into ml.model_runs select * from run")
     try:
         assert _ml_source_test(segmented_paths) == []
+        # ... unless asked to retest every kept run
+        assert _ml_source_test(segmented_paths, "--vars", "{ml_tests_every_run: true}") == [
+            f"run_id = {OLDER_RUN}, customer_id = 100001, n_rows = 2 (fails ml_predictions_key)"
+        ]
         with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
-            con.execute(f"update ml.predictions set run_id = '20261123T000000Z-test' "
-                        f"where run_id = '{OLDER_RUN}'")  # fmt: skip
+            con.execute(
+                f"update ml.predictions set run_id = '20261123T000000Z-test' "
+                f"where run_id = '{OLDER_RUN}'"
+            )
         assert _ml_source_test(segmented_paths) == [
             "run_id = 20261123T000000Z-test, customer_id = 100001, n_rows = 3"
             " (fails ml_predictions_key)"
         ]
     finally:
         with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
-            con.execute("delete from ml.predictions where customer_id = 100001 "
-                        "and p_decline = 0.5")  # fmt: skip
+            con.execute("delete from ml.predictions where customer_id = 100001 and p_decline = 0.5")
             con.execute(f"delete from ml.model_runs where run_id = '{OLDER_RUN}'")

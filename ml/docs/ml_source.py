@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ml.config import ML_SCHEMA, PROJECT_ROOT
-from ml.contracts.ml_tables import TABLES, Table
+from ml.contracts.ml_tables import TABLES, Column, Table
 
 logger = logging.getLogger(__name__)
 
@@ -123,8 +123,8 @@ def _test_lines(
     test: str, name: str, arguments: Mapping[str, object], where: str | None
 ) -> list[str]:
     lines = [f"- {test}:", f"    name: {name}", "    arguments:"]
-    for name, value in arguments.items():
-        lines += _argument_lines(name, value, "      ")
+    for argument, value in arguments.items():
+        lines += _argument_lines(argument, value, "      ")
     if where:
         lines += ["    config:", f"      where: {_quote(where)}"]
     return lines
@@ -170,6 +170,24 @@ def table_tests(table: Table) -> Tests:
     return tests
 
 
+def column_tests(table: Table, column: Column) -> Tests:
+    """The data tests (test, name, arguments) of *column*: its values exist where it refers.
+
+    ``exists_in``, not dbt's ``relationships``: its failing rows name the value and
+    both tables, once per value rather than once per row.
+    """
+    if column.references is None:
+        return []
+    target, _, field = column.references.partition(".")
+    reference = {
+        "to": f"source('{ML_SCHEMA}', '{target}')",
+        "field": field,
+        "from_file": f"{ML_SCHEMA}.{table.name}",
+        "to_file": f"{ML_SCHEMA}.{target}",
+    }
+    return [("exists_in", f"{ML_SCHEMA}_{table.name}_{column.name}_in_{target}", reference)]
+
+
 def _tests_block(tests: Tests, where: str | None, indent: str) -> list[str]:
     lines = [f"{indent}data_tests:"]
     for test, name, arguments in tests:
@@ -186,18 +204,9 @@ def _column_lines(table: Table, indent: str, with_tests: bool = False) -> list[s
             f"{indent}  data_type: {column.sql_type}",
             f"{indent}  description: {_quote(column.description)}",
         ]
-        if with_tests and column.references:
-            target, _, field = column.references.partition(".")
-            # exists_in, not dbt's relationships: its failing rows name the value and
-            # both tables, once per value rather than once per row.
-            reference = {
-                "to": f"source('{ML_SCHEMA}', '{target}')",
-                "field": field,
-                "from_file": f"{ML_SCHEMA}.{table.name}",
-                "to_file": f"{ML_SCHEMA}.{target}",
-            }
-            name = f"{ML_SCHEMA}_{table.name}_{column.name}_in_{target}"
-            lines += _tests_block([("exists_in", name, reference)], where, f"{indent}  ")
+        tests = column_tests(table, column) if with_tests else []
+        if tests:
+            lines += _tests_block(tests, where, f"{indent}  ")
     return lines
 
 
