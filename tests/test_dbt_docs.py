@@ -101,10 +101,16 @@ def test_every_ml_table_key_is_tested_unique_and_not_null():
         tests = _tests(table)
         key = list(TABLES[name].key)
         assert key, name
-        assert tests["unique_combination_of_columns"]["arguments"] == {
-            "combination_of_columns": key
-        }
         assert set(key) <= set(tests["column_values"]["arguments"]["not_null"])
+        if name == "shap_values":  # a grid: one row per run, customer and feature
+            assert tests["one_row_per_item"]["arguments"] == {
+                "columns": ["run_id", "customer_id"],
+                "item_column": "feature",
+            }
+        else:
+            assert tests["unique_combination_of_columns"]["arguments"] == {
+                "combination_of_columns": key
+            }
 
 
 def test_ml_column_rules_are_rendered_as_one_column_values_test_per_table():
@@ -157,6 +163,11 @@ def test_a_reference_to_no_ml_column_is_named():
     schema = {**TABLES, "predictions": replace(runs, columns=(broken, *runs.columns[1:]))}
     with pytest.raises(DocsError, match=r"ml\.predictions\.run_id -> model_runs\.no_such_column"):
         render_sources_yml(schema)
+
+
+def test_a_grid_column_must_end_the_key():
+    with pytest.raises(ValueError, match=r"ml\.shap_values: grid column customer_id is not"):
+        replace(TABLES["shap_values"], grid_column="customer_id")
 
 
 def test_a_key_of_no_column_is_refused():

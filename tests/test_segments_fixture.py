@@ -375,6 +375,29 @@ def test_rows_of_a_run_no_model_run_records_fail_the_source_tests(segmented_path
     ]
 
 
+def test_a_repeated_or_missing_shap_row_of_the_newest_run_fails_naming_the_customer(
+    segmented_paths,
+) -> None:
+    with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
+        con.execute(
+            "update ml.shap_values set feature = 'tenure_days'"
+            " where customer_id = 100005 and feature = 'pages_per_visit'"
+        )
+    try:
+        problems = _ml_source_test(segmented_paths)
+    finally:
+        with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
+            con.execute(
+                "update ml.shap_values set feature = 'pages_per_visit' where customer_id = 100005"
+                " and feature = 'tenure_days' and shap_value = 0.1"
+            )
+    assert problems == [
+        "run_id 20261123T000000Z-test, customer_id 100005: pages_per_visit 0 times,"
+        " tenure_days 2 times (must be once per feature)"
+    ]
+    assert _ml_source_test(segmented_paths) == []
+
+
 def test_per_customer_tables_are_tested_on_the_newest_run_only(segmented_paths) -> None:
     # An older run's repeated customer (checked by the build after its own
     # write) is not read again; the same repeat in the newest run fails.

@@ -37,6 +37,11 @@ class Table:
     """One ml table: what a row is, its columns in write order, and its key.
 
     ``key``: the columns that identify a row (tested unique and not null).
+    ``grid_column``: the key's last column when the table is a full grid (every
+    value of the other key columns has one row per value of it, as the SHAP
+    values have one row per customer and feature): the key is then tested by
+    counting each item per group, which at 16 M rows costs a fraction of
+    grouping by the whole key, and a missing item fails too.
     ``newest_run_tested``: the source's tests read only the newest run's rows
     (the largest run id). For the per-customer tables, whose every run adds
     a row per customer (and per feature): each run's rows are tested by the
@@ -49,11 +54,16 @@ class Table:
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
     newest_run_tested: bool = False
+    grid_column: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.key if k not in self.column_names]
         if unknown:
             raise ValueError(f"ml.{self.name}: key column(s) {unknown} are not its columns")
+        if self.grid_column is not None and self.key[-1:] != (self.grid_column,):
+            raise ValueError(
+                f"ml.{self.name}: grid column {self.grid_column} is not the last of its key"
+            )
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -118,8 +128,9 @@ def _table(
     *columns: Column,
     key: tuple[str, ...],
     newest_run_tested: bool = False,
+    grid_column: str | None = None,
 ) -> tuple[str, Table]:
-    return name, Table(name, description, columns, key, newest_run_tested)
+    return name, Table(name, description, columns, key, newest_run_tested, grid_column)
 
 
 # Table name -> definition, in the order the tables are created and documented.
@@ -452,6 +463,7 @@ TABLES: dict[str, Table] = dict(
             ),
             key=("run_id", "customer_id", "feature"),
             newest_run_tested=True,
+            grid_column="feature",
         ),
         _table(
             "feature_importance",

@@ -137,14 +137,18 @@ def table_tests(table: Table) -> Tests:
     """The table-level data tests (test, name, arguments) of *table*'s rules.
 
     ``unique_combination_of_columns`` fails on a repeated key (dbt_utils' name, and
-    unlike ``primary_key`` it reads a filtered relation: see ``newest_run_tested``);
+    unlike ``primary_key`` it reads a filtered relation: see ``newest_run_tested``),
+    ``one_row_per_item`` on a repeated or missing item of a grid (``grid_column``);
     ``column_values`` checks every other rule (key columns and others not null,
     accepted values, ranges) in one scan, naming the column, value and rule of each
     failing row.
     """
     prefix = f"{ML_SCHEMA}_{table.name}"
     tests: Tests = []
-    if table.key:
+    if table.grid_column:
+        grid = {"columns": list(table.key[:-1]), "item_column": table.grid_column}
+        tests.append(("one_row_per_item", f"{prefix}_key", grid))
+    elif table.key:
         key = {"combination_of_columns": list(table.key)}
         tests.append(("unique_combination_of_columns", f"{prefix}_key", key))
     rules: dict[str, object] = {}
