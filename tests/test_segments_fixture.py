@@ -344,6 +344,17 @@ def _ml_source_test(paths: Paths, *extra: str) -> list[str]:
     return report.problems
 
 
+def _ml_source_test_after(paths: Paths, change: str, undo: str) -> list[str]:
+    """The ml source tests' problems once *change* (SQL) is made; *undo* restores the tables."""
+    with duckdb.connect(str(paths.build_duckdb)) as con:
+        con.execute(change)
+    try:
+        return _ml_source_test(paths)
+    finally:
+        with duckdb.connect(str(paths.build_duckdb)) as con:
+            con.execute(undo)
+
+
 def test_the_ml_tables_as_written_pass_their_source_tests(segmented_paths) -> None:
     assert _ml_source_test(segmented_paths) == []
 
@@ -351,24 +362,20 @@ def test_the_ml_tables_as_written_pass_their_source_tests(segmented_paths) -> No
 def test_a_probability_outside_0_1_in_the_newest_run_fails_the_source_tests(
     segmented_paths,
 ) -> None:
-    with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
-        con.execute("update ml.predictions set p_decline = 1.5 where customer_id = 100005")
-    try:
-        problems = _ml_source_test(segmented_paths)
-    finally:
-        with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
-            con.execute("update ml.predictions set p_decline = 0.8 where customer_id = 100005")
+    problems = _ml_source_test_after(
+        segmented_paths,
+        "update ml.predictions set p_decline = 1.5 where customer_id = 100005",
+        "update ml.predictions set p_decline = 0.8 where customer_id = 100005",
+    )
     assert "p_decline = 1.5 (must be ≤ 1)" in problems
 
 
 def test_rows_of_a_run_no_model_run_records_fail_the_source_tests(segmented_paths) -> None:
-    with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
-        con.execute("update ml.model_runs set run_id = 'unrecorded'")
-    try:
-        problems = _ml_source_test(segmented_paths)
-    finally:
-        with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
-            con.execute("update ml.model_runs set run_id = '20261123T000000Z-test'")
+    problems = _ml_source_test_after(
+        segmented_paths,
+        "update ml.model_runs set run_id = 'unrecorded'",
+        "update ml.model_runs set run_id = '20261123T000000Z-test'",
+    )
     assert [p for p in problems if "not in ml.model_runs" in p] == [
         "run_id 20261123T000000Z-test is in ml.predictions but not in ml.model_runs",
         "run_id 20261123T000000Z-test is in ml.shap_values but not in ml.model_runs",
@@ -378,19 +385,13 @@ def test_rows_of_a_run_no_model_run_records_fail_the_source_tests(segmented_path
 def test_a_repeated_or_missing_shap_row_of_the_newest_run_fails_naming_the_customer(
     segmented_paths,
 ) -> None:
-    with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
-        con.execute(
-            "update ml.shap_values set feature = 'tenure_days'"
-            " where customer_id = 100005 and feature = 'pages_per_visit'"
-        )
-    try:
-        problems = _ml_source_test(segmented_paths)
-    finally:
-        with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
-            con.execute(
-                "update ml.shap_values set feature = 'pages_per_visit' where customer_id = 100005"
-                " and feature = 'tenure_days' and shap_value = 0.1"
-            )
+    problems = _ml_source_test_after(
+        segmented_paths,
+        "update ml.shap_values set feature = 'tenure_days'"
+        " where customer_id = 100005 and feature = 'pages_per_visit'",
+        "update ml.shap_values set feature = 'pages_per_visit'"
+        " where customer_id = 100005 and feature = 'tenure_days' and shap_value = 0.1",
+    )
     assert problems == [
         "run_id 20261123T000000Z-test, customer_id 100005: pages_per_visit 0 times,"
         " tenure_days 2 times (must be once per feature)"

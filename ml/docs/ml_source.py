@@ -341,9 +341,9 @@ def shown(path: Path) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ml.docs.ml_source",
-        description="Render the dbt yml that describes the ml.* tables (source `ml` and "
-        "segments.latest_training_run) from the ml tables' definition in "
-        "ml/contracts/ml_tables.py.",
+        description="Render the dbt yml that describes the ml.* tables (source `ml` with "
+        "its data tests, the stg_ml__* models and segments.latest_training_run) from the "
+        "ml tables' definition in ml/contracts/ml_tables.py.",
     )
     parser.add_argument(
         "--check",
