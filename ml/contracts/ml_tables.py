@@ -42,6 +42,7 @@ class Table:
     values have one row per customer and feature): the key is then tested by
     counting each item per group, which at 16 M rows costs a fraction of
     grouping by the whole key, and a missing item fails too.
+    ``run_kinds``: the runs that write rows into it (``train``, ``score``).
     ``newest_run_tested``: the source's tests read only the newest run's rows
     (the largest run id). For the per-customer tables, whose every run adds
     a row per customer (and per feature): each run's rows are tested by the
@@ -55,6 +56,7 @@ class Table:
     key: tuple[str, ...] = ()
     newest_run_tested: bool = False
     grid_column: str | None = None
+    run_kinds: tuple[str, ...] = ("train", "score")
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.key if k not in self.column_names]
@@ -129,8 +131,9 @@ def _table(
     key: tuple[str, ...],
     newest_run_tested: bool = False,
     grid_column: str | None = None,
+    run_kinds: tuple[str, ...] = ("train", "score"),
 ) -> tuple[str, Table]:
-    return name, Table(name, description, columns, key, newest_run_tested, grid_column)
+    return name, Table(name, description, columns, key, newest_run_tested, grid_column, run_kinds)
 
 
 # Table name -> definition, in the order the tables are created and documented.
@@ -384,6 +387,7 @@ TABLES: dict[str, Table] = dict(
                 not_null=True,
             ),
             key=("run_id", "family"),
+            run_kinds=("train",),
         ),
         _table(
             "predictions",
@@ -493,6 +497,7 @@ TABLES: dict[str, Table] = dict(
                 "True when marketing can act on the feature (mart column meta).",
             ),
             key=("run_id", "feature"),
+            run_kinds=("train",),
         ),
         _table(
             "evaluation_curves",
@@ -533,6 +538,7 @@ TABLES: dict[str, Table] = dict(
                 "bin_count", "integer", "Customers in the calibration bin (null for other curves)."
             ),
             key=("run_id", "dataset", "curve", "point_index"),
+            run_kinds=("train",),
         ),
     ]
 )

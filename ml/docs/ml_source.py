@@ -118,15 +118,34 @@ def _argument_lines(name: str, value: object, indent: str) -> list[str]:
 # so no source(), in a test's config).
 NEWEST_RUN_WHERE = "run_id = __newest_run__"
 
+# The run kinds the Spark target performs: it scores (python -m ml.score --engine
+# spark) but never trains, so a table only training writes never exists there
+# and its tests are disabled on that target.
+SPARK_RUN_KINDS = ("score",)
+ON_DUCKDB_ONLY = "{{ target.type != 'spark' }}"
+
+
+def test_config(table: Table) -> dict[str, str]:
+    """The config every data test of *table* shares: newest run only, DuckDB only."""
+    config = {}
+    if table.newest_run_tested:
+        config["where"] = NEWEST_RUN_WHERE
+    if not set(table.run_kinds) & set(SPARK_RUN_KINDS):
+        config["enabled"] = ON_DUCKDB_ONLY
+    return config
+
 
 def _test_lines(
-    test: str, name: str, arguments: Mapping[str, object], where: str | None
+    test: str, name: str, arguments: Mapping[str, object], config: Mapping[str, str]
 ) -> list[str]:
     lines = [f"- {test}:", f"    name: {name}", "    arguments:"]
     for argument, value in arguments.items():
         lines += _argument_lines(argument, value, "      ")
-    if where:
-        lines += ["    config:", f"      where: {_quote(where)}"]
+    if config:
+        lines += [
+            "    config:",
+            *(f"      {key}: {_quote(value)}" for key, value in config.items()),
+        ]
     return lines
 
 
@@ -192,15 +211,14 @@ def column_tests(table: Table, column: Column) -> Tests:
     return [("exists_in", f"{ML_SCHEMA}_{table.name}_{column.name}_in_{target}", reference)]
 
 
-def _tests_block(tests: Tests, where: str | None, indent: str) -> list[str]:
+def _tests_block(tests: Tests, config: Mapping[str, str], indent: str) -> list[str]:
     lines = [f"{indent}data_tests:"]
     for test, name, arguments in tests:
-        lines += [f"{indent}  {line}" for line in _test_lines(test, name, arguments, where)]
+        lines += [f"{indent}  {line}" for line in _test_lines(test, name, arguments, config)]
     return lines
 
 
 def _column_lines(table: Table, indent: str, with_tests: bool = False) -> list[str]:
-    where = NEWEST_RUN_WHERE if table.newest_run_tested else None
     lines = []
     for column in table.columns:
         lines += [
@@ -210,7 +228,7 @@ def _column_lines(table: Table, indent: str, with_tests: bool = False) -> list[s
         ]
         tests = column_tests(table, column) if with_tests else []
         if tests:
-            lines += _tests_block(tests, where, f"{indent}  ")
+            lines += _tests_block(tests, test_config(table), f"{indent}  ")
     return lines
 
 
@@ -249,8 +267,7 @@ def render_sources_yml(schema: Schema = TABLES) -> str:
         lines += [f"      - name: {name}", f"        description: {_quote(table.description)}"]
         tests = table_tests(table)
         if tests:
-            where = NEWEST_RUN_WHERE if table.newest_run_tested else None
-            lines += _tests_block(tests, where, "        ")
+            lines += _tests_block(tests, test_config(table), "        ")
         lines += ["        columns:", *_column_lines(table, "          ", with_tests=True)]
     return _yml_file(lines)
 
