@@ -138,6 +138,23 @@ def test_only_the_per_customer_tables_are_tested_on_their_newest_run():
     }
 
 
+def test_tests_of_tables_only_training_writes_are_off_on_spark_which_only_scores():
+    enabled = {}
+    for name, table in _source_tables(render_sources_yml()).items():
+        nodes = [table, *table["columns"]]
+        configs = [s.get("config", {}) for n in nodes for s in _tests(n).values()]
+        enabled[name] = {c.get("enabled") for c in configs}
+    on_duckdb_only = "{{ target.type != 'spark' }}"
+    assert enabled == {
+        "model_runs": {None},
+        "predictions": {None},
+        "shap_values": {None},
+        "model_candidates": {on_duckdb_only},
+        "feature_importance": {on_duckdb_only},
+        "evaluation_curves": {on_duckdb_only},
+    }
+
+
 def test_every_run_id_but_model_runs_own_must_be_a_recorded_run():
     references = {
         (name, column["name"]): _tests(column)["exists_in"]["arguments"]
