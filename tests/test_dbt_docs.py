@@ -20,10 +20,13 @@ from ml.contracts.ml_tables import TABLES, Column
 from ml.docs import ml_source
 from ml.docs.coverage import built_columns, parse_manifest, undeclared_columns, undescribed
 from ml.docs.ml_source import (
+    NEWEST_RUN_WHERE,
     DocsError,
     generated_files,
     missing_descriptions,
     render_sources_yml,
+    render_staging_yml,
+    staged_tables,
 )
 from ml.io.writer import write_run
 from ml.ops.dbt_runner import run_dbt
@@ -70,7 +73,7 @@ def test_an_undescribed_table_is_named():
 
 
 def test_check_fails_on_a_stale_file_and_passes_once_rewritten(tmp_path, monkeypatch):
-    for name in ("SOURCES_YML", "LATEST_RUN_YML"):
+    for name in ("SOURCES_YML", "STAGING_YML", "LATEST_RUN_YML"):
         stale = tmp_path / f"{name}.yml"
         stale.write_text("version: 2\n", encoding="utf-8")
         monkeypatch.setattr(ml_source, name, stale)
@@ -78,6 +81,137 @@ def test_check_fails_on_a_stale_file_and_passes_once_rewritten(tmp_path, monkeyp
     assert ml_source.main([]) == 0
     assert ml_source.main(["--check"]) == 0
     assert (tmp_path / "SOURCES_YML.yml").read_text(encoding="utf-8") == render_sources_yml()
+
+
+def _source_tables(text: str) -> dict[str, dict]:
+    (source,) = yaml.safe_load(text)["sources"]
+    return {table["name"]: table for table in source["tables"]}
+
+
+def _tests(node: dict) -> dict[str, dict]:
+    """A yml node's data tests by test name: {generic test: {arguments, config}}."""
+    return {name: spec for test in node.get("data_tests", []) for name, spec in test.items()}
+
+
+def test_every_ml_table_key_is_tested_unique_and_not_null():
+    tables = _source_tables(render_sources_yml())
+    assert set(tables) == set(TABLES)
+    for name, table in tables.items():
+        tests = _tests(table)
+        key = list(TABLES[name].key)
+        assert key, name
+        assert set(key) <= set(tests["column_values"]["arguments"]["not_null"])
+        if name == "shap_values":  # a grid: one row per run, customer and feature
+            assert tests["one_row_per_item"]["arguments"] == {
+                "columns": ["run_id", "customer_id"],
+                "item_column": "feature",
+            }
+        else:
+            assert tests["unique_combination_of_columns"]["arguments"] == {
+                "combination_of_columns": key
+            }
+
+
+def test_ml_column_rules_are_rendered_as_one_column_values_test_per_table():
+    predictions = _tests(_source_tables(render_sources_yml())["predictions"])
+    rules = predictions["column_values"]["arguments"]
+    assert rules["not_null"] == [
+        "run_id", "customer_id", "p_decline", "predicted_decline", "p_source"
+    ]  # fmt: skip
+    assert rules["accepted_values"] == {"p_source": ["oof", "holdout", "unseen", "model"]}
+    assert rules["between"] == {
+        "p_decline": {"min_value": 0, "max_value": 1},
+        "base_value": {"min_value": 0, "max_value": 1},
+    }
+
+
+def test_only_the_per_customer_tables_are_tested_on_their_newest_run():
+    filtered = {}
+    for name, table in _source_tables(render_sources_yml()).items():
+        nodes = [table, *table["columns"]]
+        wheres = {s.get("config", {}).get("where") for n in nodes for s in _tests(n).values()}
+        filtered[name] = wheres
+    assert filtered == {
+        name: {NEWEST_RUN_WHERE} if name in ("predictions", "shap_values") else {None}
+        for name in TABLES
+    }
+
+
+def test_tests_of_tables_only_training_writes_are_off_on_spark_which_only_scores():
+    enabled = {}
+    for name, table in _source_tables(render_sources_yml()).items():
+        nodes = [table, *table["columns"]]
+        configs = [s.get("config", {}) for n in nodes for s in _tests(n).values()]
+        enabled[name] = {c.get("enabled") for c in configs}
+    on_duckdb_only = "{{ target.type != 'spark' }}"
+    assert enabled == {
+        "model_runs": {None},
+        "predictions": {None},
+        "shap_values": {None},
+        "model_candidates": {on_duckdb_only},
+        "feature_importance": {on_duckdb_only},
+        "evaluation_curves": {on_duckdb_only},
+    }
+
+
+def test_every_run_id_but_model_runs_own_must_be_a_recorded_run():
+    references = {
+        (name, column["name"]): _tests(column)["exists_in"]["arguments"]
+        for name, table in _source_tables(render_sources_yml()).items()
+        for column in table["columns"]
+        if "exists_in" in _tests(column)
+    }
+    assert references == {
+        (name, "run_id"): {
+            "to": "source('ml', 'model_runs')",
+            "field": "run_id",
+            "from_file": f"ml.{name}",
+            "to_file": "ml.model_runs",
+        }
+        for name in TABLES
+        if name != "model_runs"
+    }
+
+
+def test_a_reference_to_no_ml_column_is_named():
+    runs = TABLES["predictions"]
+    broken = replace(runs.columns[0], references="model_runs.no_such_column")
+    schema = {**TABLES, "predictions": replace(runs, columns=(broken, *runs.columns[1:]))}
+    with pytest.raises(DocsError, match=r"ml\.predictions\.run_id -> model_runs\.no_such_column"):
+        render_sources_yml(schema)
+
+
+def test_a_grid_column_must_end_the_key():
+    with pytest.raises(ValueError, match=r"ml\.shap_values: grid column customer_id is not"):
+        replace(TABLES["shap_values"], grid_column="customer_id")
+
+
+def test_a_key_of_no_column_is_refused():
+    with pytest.raises(ValueError, match=r"ml\.predictions: key column\(s\) \['nobody'\]"):
+        replace(TABLES["predictions"], key=("run_id", "nobody"))
+
+
+def test_staging_models_have_every_column_of_their_table_under_the_writers_name():
+    spec = yaml.safe_load(ml_source.STAGING_YML.read_text(encoding="utf-8"))
+    models = {
+        m["name"]: [(c["name"], c["data_type"]) for c in m["columns"]] for m in spec["models"]
+    }
+    staged = sorted(p.stem for p in ml_source.STAGING_DIR.glob("stg_ml__*.sql"))
+    assert sorted(models) == staged
+    for model, columns in models.items():
+        table = TABLES[model.removeprefix("stg_ml__")]
+        assert columns == [(c.name, c.sql_type) for c in table.columns]
+
+
+def test_staging_yml_follows_the_staging_sql_files(tmp_path):
+    for table in ("shap_values", "model_runs"):
+        (tmp_path / f"stg_ml__{table}.sql").write_text("-- a view\n", encoding="utf-8")
+    assert staged_tables(tmp_path) == ["model_runs", "shap_values"]  # in TABLES order
+    rendered = yaml.safe_load(render_staging_yml(staged_tables(tmp_path)))
+    assert [m["name"] for m in rendered["models"]] == ["stg_ml__model_runs", "stg_ml__shap_values"]
+    (tmp_path / "stg_ml__no_such_table.sql").write_text("-- a view\n", encoding="utf-8")
+    with pytest.raises(DocsError, match="stg_ml__no_such_table"):
+        staged_tables(tmp_path)
 
 
 # --- The coverage rules, on hand-made manifests --------------------------------------------
@@ -240,6 +374,8 @@ def documented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     with duckdb.connect(str(paths.build_duckdb), read_only=True) as con:
         rows = con.execute("select customer_id from marts.customer_features").fetchall()
     customers = [c for (c,) in rows]
+    p_decline = dict(zip(customers, (0.1, 0.9) * len(customers), strict=False))
+    features = mart_columns().features
     runs = [
         {
             "run_id": run_id,
@@ -247,6 +383,7 @@ def documented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
             "started_at": pd.Timestamp(started),
             "parent_run_id": parent,
             "threshold": 0.5,
+            "n_customers": len(customers),
             "model_family": f"family_{run_id[-1]}",
         }
         for run_id, kind, started, parent in RUNS
@@ -261,18 +398,24 @@ def documented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
                     "customer_id": c,
                     "p_decline": p,
                     "predicted_decline": p >= 0.5,
+                    "p_source": "oof",
                     # the published probability is base value + Σ SHAP (a data test checks it)
-                    "base_value": p - 0.1 * len(mart_columns().features),
+                    "base_value": 0.5,
                 }
-                for c, p in zip(customers, (0.1, 0.9) * len(customers), strict=False)
+                for c, p in p_decline.items()
             ],
         ),
         "shap_values": ml_rows(
             "shap_values",
             [
-                {"run_id": TRAINED, "customer_id": c, "feature": f, "shap_value": 0.1}
-                for c in customers
-                for f in mart_columns().features
+                {
+                    "run_id": TRAINED,
+                    "customer_id": c,
+                    "feature": f,
+                    "shap_value": (p - 0.5) / len(features),
+                }
+                for c, p in p_decline.items()
+                for f in features
             ],
         ),
     }

@@ -48,8 +48,8 @@ P_DECLINE = {
     100008: 0.1,
 }
 SHAP = {
-    (100005, "unpaid_items_quarter"): 0.5,
-    (100005, "tenure_days"): 0.4,
+    (100005, "unpaid_items_quarter"): 0.35,
+    (100005, "tenure_days"): 0.25,
     (100005, "pages_per_visit"): 0.1,
     (100001, "service_errors"): 0.3,
     (100001, "promo_purchase_share"): 0.2,
@@ -74,6 +74,7 @@ def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
                     "run_kind": "train",
                     "started_at": pd.Timestamp("2026-11-23"),
                     "threshold": 0.5,
+                    "n_customers": len(P_DECLINE),
                 }
             ],
         ),
@@ -85,6 +86,7 @@ def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
                     "customer_id": c,
                     "p_decline": p,
                     "predicted_decline": p >= 0.5,
+                    "p_source": "oof",
                     # base value + SHAP = p, as ml.train writes it
                     "base_value": p - sum(v for (who, _), v in SHAP.items() if who == c),
                 }
@@ -241,12 +243,16 @@ def _shift_base_value(paths: Paths, delta: float) -> None:
 def test_a_reason_beside_a_probability_its_shap_does_not_explain_fails_the_build(
     segmented_paths,
 ) -> None:
+    # The published probability and its base value are the latest run's
+    # (int_predictions_filtered_to_latest_run), so that model is rebuilt too.
+    rebuilt = ("build", "--select", "int_predictions_filtered_to_latest_run")
     _shift_base_value(segmented_paths, 0.01)
     try:
-        check = ("test", "--select", "assert_reasons_explain_the_published_probability")
+        check = (*rebuilt, "assert_reasons_explain_the_published_probability")
         assert not run_dbt(segmented_paths, check).success
     finally:
         _shift_base_value(segmented_paths, -0.01)
+        assert run_dbt(segmented_paths, rebuilt).success
 
 
 def test_key_segment_profile_needs_two_customers_per_group(segmented, query):
@@ -320,3 +326,124 @@ def test_segment_feature_profile_compares_every_segment_with_all_other_customers
         sizes = rows["standardized_difference"].abs().fillna(0).to_numpy()
         assert list(rows["difference_rank"]) == list(range(1, len(rows) + 1))
         assert all(sizes[:-1] >= sizes[1:])
+
+
+# --- The ml source's tests (rendered from ml/contracts/ml_tables.py) ------------------------
+
+OLDER_RUN = "20261101T000000Z-older"
+
+
+def _ml_source_test(paths: Paths, *extra: str) -> list[str]:
+    """Run the ml source's data tests; the problems, empty when they all pass."""
+    report = run_dbt(paths, ("test", "--select", "source:ml", *extra))
+    assert report.success == (report.problems == [])
+    return report.problems
+
+
+def _ml_source_test_after(paths: Paths, change: str, undo: str) -> list[str]:
+    """The ml source tests' problems once *change* (SQL) is made; *undo* restores the tables."""
+    with duckdb.connect(str(paths.build_duckdb)) as con:
+        con.execute(change)
+    try:
+        return _ml_source_test(paths)
+    finally:
+        with duckdb.connect(str(paths.build_duckdb)) as con:
+            con.execute(undo)
+
+
+def test_the_ml_tables_as_written_pass_their_source_tests(segmented_paths) -> None:
+    assert _ml_source_test(segmented_paths) == []
+
+
+def test_a_probability_outside_0_1_in_the_newest_run_fails_the_source_tests(
+    segmented_paths,
+) -> None:
+    problems = _ml_source_test_after(
+        segmented_paths,
+        "update ml.predictions set p_decline = 1.5 where customer_id = 100005",
+        "update ml.predictions set p_decline = 0.8 where customer_id = 100005",
+    )
+    assert "p_decline = 1.5 (must be ≤ 1)" in problems
+
+
+def test_rows_of_a_run_no_model_run_records_fail_the_source_tests(segmented_paths) -> None:
+    problems = _ml_source_test_after(
+        segmented_paths,
+        "update ml.model_runs set run_id = 'unrecorded'",
+        "update ml.model_runs set run_id = '20261123T000000Z-test'",
+    )
+    assert [p for p in problems if "not in ml.model_runs" in p] == [
+        "run_id 20261123T000000Z-test is in ml.predictions but not in ml.model_runs",
+        "run_id 20261123T000000Z-test is in ml.shap_values but not in ml.model_runs",
+    ]
+
+
+def test_a_repeated_or_missing_shap_row_of_the_newest_run_fails_naming_the_customer(
+    segmented_paths,
+) -> None:
+    problems = _ml_source_test_after(
+        segmented_paths,
+        "update ml.shap_values set feature = 'tenure_days'"
+        " where customer_id = 100005 and feature = 'pages_per_visit'",
+        "update ml.shap_values set feature = 'pages_per_visit'"
+        " where customer_id = 100005 and feature = 'tenure_days' and shap_value = 0.1",
+    )
+    assert problems == [
+        "run_id 20261123T000000Z-test, customer_id 100005: pages_per_visit 0 times,"
+        " tenure_days 2 times (must be once per feature)"
+    ]
+    assert _ml_source_test(segmented_paths) == []
+
+
+def test_per_customer_tables_are_tested_on_the_newest_run_only(segmented_paths) -> None:
+    # An older run's repeated customer (checked by the build after its own
+    # write) is not read again; the same repeat in the newest run fails.
+    older = ml_rows(
+        "predictions",
+        [
+            {
+                "run_id": OLDER_RUN,
+                "customer_id": 100001,
+                "p_decline": 0.5,
+                "p_source": "oof",
+                "predicted_decline": True,
+            }
+        ]
+        * 2,
+    )
+    run = ml_rows(
+        "model_runs",
+        [
+            {
+                "run_id": OLDER_RUN,
+                "run_kind": "train",
+                "started_at": pd.Timestamp("2026-11-01"),
+                "n_customers": 1,
+                "threshold": 0.5,
+            }
+        ],
+    )
+    with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
+        con.register("older", older)
+        con.register("run", run)
+        con.execute("insert into ml.predictions select * from older")
+        con.execute("insert into ml.model_runs select * from run")
+    try:
+        assert _ml_source_test(segmented_paths) == []
+        # ... unless asked to retest every kept run
+        assert _ml_source_test(segmented_paths, "--vars", "{ml_tests_every_run: true}") == [
+            f"run_id = {OLDER_RUN}, customer_id = 100001, n_rows = 2 (fails ml_predictions_key)"
+        ]
+        with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
+            con.execute(
+                f"update ml.predictions set run_id = '20261123T000000Z-test' "
+                f"where run_id = '{OLDER_RUN}'"
+            )
+        assert _ml_source_test(segmented_paths) == [
+            "run_id = 20261123T000000Z-test, customer_id = 100001, n_rows = 3"
+            " (fails ml_predictions_key)"
+        ]
+    finally:
+        with duckdb.connect(str(segmented_paths.build_duckdb)) as con:
+            con.execute("delete from ml.predictions where customer_id = 100001 and p_decline = 0.5")
+            con.execute(f"delete from ml.model_runs where run_id = '{OLDER_RUN}'")

@@ -10,38 +10,21 @@ latest as (
     select * from {{ ref('int_predictions_filtered_to_latest_run') }}
 ),
 
-predictions as (
-    select * from {{ ref('stg_ml__predictions') }}
-),
-
 shap as (
     select * from {{ ref('stg_ml__shap_values') }}
 ),
 
-shap_totals as (
-    select
-        shap.run_id,
-        shap.customer_id,
-        sum(shap.shap_value) as total_shap
-    from shap
-    inner join latest
-        on shap.run_id = latest.run_id and shap.customer_id = latest.customer_id
-    group by shap.run_id, shap.customer_id
-),
-
 gaps as (
     select
-        predictions.customer_id,
-        predictions.p_decline,
-        predictions.base_value,
-        shap_totals.total_shap,
-        predictions.base_value + shap_totals.total_shap - predictions.p_decline
-            as gap
-    from shap_totals
-    inner join predictions
-        on
-            shap_totals.run_id = predictions.run_id
-            and shap_totals.customer_id = predictions.customer_id
+        latest.customer_id,
+        latest.p_decline,
+        latest.base_value,
+        sum(shap.shap_value) as total_shap,
+        latest.base_value + sum(shap.shap_value) - latest.p_decline as gap
+    from latest
+    inner join shap
+        on latest.run_id = shap.run_id and latest.customer_id = shap.customer_id
+    group by latest.customer_id, latest.p_decline, latest.base_value
 )
 
 select * from gaps

@@ -9,39 +9,103 @@ import :data:`TABLES` to know what they read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
 class Column:
-    """One column of an ml table: its name, DuckDB type and what it means to a reader."""
+    """One column of an ml table: its name, DuckDB type, meaning, and the rules its values keep.
+
+    The rules become the dbt source's data tests (``python -m ml.docs.ml_source``):
+    ``not_null``; ``accepted_values``, the only values allowed (nulls pass);
+    ``value_range``, inclusive (min, max) bounds, either None for open (nulls
+    pass); ``references``, ``"table.column"`` of the ml source every non-null
+    value must exist in.
+    """
 
     name: str
     sql_type: str
     description: str
+    not_null: bool = False
+    accepted_values: tuple[str, ...] = ()
+    value_range: tuple[float | None, float | None] | None = None
+    references: str | None = None
 
 
 @dataclass(frozen=True)
 class Table:
-    """One ml table: what a row is, and its columns in write order."""
+    """One ml table: what a row is, its columns in write order, and its key.
+
+    ``key``: the columns that identify a row (tested unique and not null).
+    ``grid_column``: the key's last column when the table is a full grid (every
+    value of the other key columns has one row per value of it, as the SHAP
+    values have one row per customer and feature): the key is then tested by
+    counting each item per group, which at 16 M rows costs a fraction of
+    grouping by the whole key, and a missing item fails too.
+    ``run_kinds``: the runs that write rows into it (``train``, ``score``).
+    ``newest_run_tested``: the source's tests read only the newest run's rows
+    (the largest run id). For the per-customer tables, whose every run adds
+    a row per customer (and per feature): each run's rows are tested by the
+    dbt build that follows its write, so retesting every kept run would only
+    grow the cost of each build.
+    """
 
     name: str
     description: str
     columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    newest_run_tested: bool = False
+    grid_column: str | None = None
+    run_kinds: tuple[str, ...] = ("train", "score")
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.key if k not in self.column_names]
+        if unknown:
+            raise ValueError(f"ml.{self.name}: key column(s) {unknown} are not its columns")
+        if self.grid_column is not None and self.key[-1:] != (self.grid_column,):
+            raise ValueError(
+                f"ml.{self.name}: grid column {self.grid_column} is not the last of its key"
+            )
 
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
 
-_RUN_ID = "Run id (UTC start time and a suffix); the key that ties a run's rows in every ml table."
 _OOF = "out-of-fold predictions of every customer at the run's threshold"
 _HOLD = "the hold-out customers at the run's threshold"
+# Probabilities, rates and ROC-AUCs; and what a count or duration cannot go below.
+_UNIT = (0.0, 1.0)
+_NON_NEGATIVE = (0.0, None)
+
+# Columns several tables share, declared once.
+RUN_ID = Column(
+    "run_id",
+    "varchar",
+    "Run id (UTC start time and a suffix); the key that ties a run's rows in every ml table.",
+    not_null=True,
+)
+# run_id in every table but model_runs: a run's rows belong to a recorded run.
+RUN_ID_OF_A_RECORDED_RUN = replace(RUN_ID, references="model_runs.run_id")
+CUSTOMER_ID = Column(
+    "customer_id", "bigint", "Customer id (marts.customer_features.customer_id).", not_null=True
+)
+FEATURE = Column(
+    "feature",
+    "varchar",
+    "Mart column (one-hot columns folded back into their feature).",
+    not_null=True,
+)
+
+
+# The rates at a threshold: model_runs holds them at the run's threshold,
+# evaluation_curves draws each against every threshold.
+_RATES = (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"))
+CURVES = ("roc", "pr", "calibration", *(f"{key}_at_threshold" for key, _ in _RATES))
 
 
 def _threshold_columns(prefix: str, rates_of: str, counts_of: str) -> tuple[Column, ...]:
     """The metrics at the run's threshold of one set of predictions: rates, then the counts."""
-    rates = (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"))
     counts = (
         ("tp", "True positives"),
         ("fp", "False positives"),
@@ -49,13 +113,27 @@ def _threshold_columns(prefix: str, rates_of: str, counts_of: str) -> tuple[Colu
         ("fn", "False negatives"),
     )
     return (
-        *(Column(f"{prefix}_{key}", "double", f"{label} {rates_of}.") for key, label in rates),
-        *(Column(f"{prefix}_{key}", "integer", f"{label} {counts_of}.") for key, label in counts),
+        *(
+            Column(f"{prefix}_{key}", "double", f"{label} {rates_of}.", value_range=_UNIT)
+            for key, label in _RATES
+        ),
+        *(
+            Column(f"{prefix}_{key}", "integer", f"{label} {counts_of}.", value_range=_NON_NEGATIVE)
+            for key, label in counts
+        ),
     )
 
 
-def _table(name: str, description: str, *columns: Column) -> tuple[str, Table]:
-    return name, Table(name, description, columns)
+def _table(
+    name: str,
+    description: str,
+    *columns: Column,
+    key: tuple[str, ...],
+    newest_run_tested: bool = False,
+    grid_column: str | None = None,
+    run_kinds: tuple[str, ...] = ("train", "score"),
+) -> tuple[str, Table]:
+    return name, Table(name, description, columns, key, newest_run_tested, grid_column, run_kinds)
 
 
 # Table name -> definition, in the order the tables are created and documented.
@@ -67,22 +145,35 @@ TABLES: dict[str, Table] = dict(
             "the code and libraries, the chosen model, its cross-validated, out-of-fold and "
             "hold-out metrics, the decision threshold and the saved model file. "
             "`segments.latest_training_run` is the newest training run.",
-            Column("run_id", "varchar", _RUN_ID),
+            RUN_ID,
             Column(
                 "run_kind",
                 "varchar",
                 "`train` (python -m ml.train) or `score` (python -m ml.score).",
+                not_null=True,
+                accepted_values=("train", "score"),
             ),
             Column(
                 "parent_run_id",
                 "varchar",
                 "For a scoring run, the training run whose model it used; null otherwise.",
             ),
-            Column("started_at", "timestamp", "When the run started (UTC)."),
+            Column("started_at", "timestamp", "When the run started (UTC).", not_null=True),
             Column("finished_at", "timestamp", "When the run finished writing its results (UTC)."),
-            Column("duration_s", "double", "Wall-clock duration of the run, seconds."),
+            Column(
+                "duration_s",
+                "double",
+                "Wall-clock duration of the run, seconds.",
+                value_range=_NON_NEGATIVE,
+            ),
             Column("mart_relation", "varchar", "The feature mart the run read (schema.table)."),
-            Column("n_customers", "integer", "Customers the run trained on or scored."),
+            Column(
+                "n_customers",
+                "integer",
+                "Customers the run trained on or scored.",
+                not_null=True,
+                value_range=_NON_NEGATIVE,
+            ),
             Column(
                 "n_declined",
                 "integer",
@@ -142,6 +233,7 @@ TABLES: dict[str, Table] = dict(
                 "integer",
                 "Hyperparameter configurations tried by the whole search (every family and the "
                 "soft vote): the number the CV winner was picked from.",
+                value_range=_NON_NEGATIVE,
             ),
             Column(
                 "cv_scheme",
@@ -153,6 +245,7 @@ TABLES: dict[str, Table] = dict(
                 "double",
                 "Mean ROC-AUC of the chosen model over the repeated group k-fold CV on the "
                 "training part (the selection criterion).",
+                value_range=_UNIT,
             ),
             Column(
                 "cv_roc_auc_std",
@@ -165,6 +258,7 @@ TABLES: dict[str, Table] = dict(
                 "With `ml.train --nested-cv`: mean ROC-AUC of the whole selection procedure "
                 "(search + selection inside each outer group fold), the honest estimate; null "
                 "otherwise.",
+                value_range=_UNIT,
             ),
             Column(
                 "nested_cv_roc_auc_std", "double", "Its standard deviation across the outer folds."
@@ -173,19 +267,27 @@ TABLES: dict[str, Table] = dict(
                 "holdout_size",
                 "integer",
                 "Customers in the hold-out, scored once by the model fitted without them.",
+                value_range=_NON_NEGATIVE,
             ),
-            Column("holdout_roc_auc", "double", "ROC-AUC on the hold-out."),
+            Column("holdout_roc_auc", "double", "ROC-AUC on the hold-out.", value_range=_UNIT),
             Column(
                 "holdout_brier",
                 "double",
                 "Brier score (mean squared error of the probability) on the hold-out.",
+                value_range=_UNIT,
             ),
             Column(
                 "oof_roc_auc",
                 "double",
                 "ROC-AUC of the pooled out-of-fold probabilities of the training customers.",
+                value_range=_UNIT,
             ),
-            Column("brier", "double", "Brier score of the pooled out-of-fold probabilities."),
+            Column(
+                "brier",
+                "double",
+                "Brier score of the pooled out-of-fold probabilities.",
+                value_range=_UNIT,
+            ),
             Column(
                 "threshold_rule",
                 "varchar",
@@ -196,6 +298,8 @@ TABLES: dict[str, Table] = dict(
                 "double",
                 "Decision threshold: a customer with p_decline at or above it is predicted to "
                 "decline (the default risk threshold of the segments).",
+                not_null=True,
+                value_range=_UNIT,
             ),
             *_threshold_columns("oof", f"of the {_OOF}", f"among the {_OOF}"),
             *_threshold_columns("holdout", f"on {_HOLD}", f"on {_HOLD}"),
@@ -210,6 +314,7 @@ TABLES: dict[str, Table] = dict(
                 "shap_output_space",
                 "varchar",
                 "Units of the SHAP values: `probability` or `log_odds`.",
+                accepted_values=("probability", "log_odds"),
             ),
             Column(
                 "shap_base_value",
@@ -239,13 +344,14 @@ TABLES: dict[str, Table] = dict(
                 "varchar",
                 "SHA-256 of that file, to check the model used is the one recorded.",
             ),
+            key=("run_id",),
         ),
         _table(
             "model_candidates",
             "Every candidate model family of a training run with its best configuration and "
             "cross-validated ROC-AUC; `is_eligible` marks those whose exact SHAP adds up to "
             "their probability (only they can be selected), `is_selected` the chosen one.",
-            Column("run_id", "varchar", _RUN_ID),
+            RUN_ID_OF_A_RECORDED_RUN,
             Column(
                 "family",
                 "varchar",
@@ -256,6 +362,7 @@ TABLES: dict[str, Table] = dict(
                 "cv_roc_auc_mean",
                 "double",
                 "Mean ROC-AUC of the family's best configuration over the CV folds.",
+                value_range=_UNIT,
             ),
             Column("cv_roc_auc_std", "double", "Its standard deviation across the folds."),
             Column(
@@ -269,13 +376,18 @@ TABLES: dict[str, Table] = dict(
                 "best_params", "varchar", "JSON object: the best configuration's hyperparameters."
             ),
             Column("cv_rank", "integer", "Rank by cv_roc_auc_mean, 1 = best."),
-            Column("is_selected", "boolean", "True for the family chosen for the run."),
+            Column(
+                "is_selected", "boolean", "True for the family chosen for the run.", not_null=True
+            ),
             Column(
                 "is_eligible",
                 "boolean",
                 "True when the family's exact SHAP adds up to its probability over the mart's "
                 "features; only eligible candidates can be selected.",
+                not_null=True,
             ),
+            key=("run_id", "family"),
+            run_kinds=("train",),
         ),
         _table(
             "predictions",
@@ -283,19 +395,22 @@ TABLES: dict[str, Table] = dict(
             "threshold. In a training run p_decline is out-of-fold for training customers and "
             "from the model fitted on the training part for the hold-out, so honest for every "
             "customer; base_value is the producing model's expected probability.",
-            Column("run_id", "varchar", _RUN_ID),
-            Column("customer_id", "bigint", "Customer id (marts.customer_features.customer_id)."),
+            RUN_ID_OF_A_RECORDED_RUN,
+            CUSTOMER_ID,
             Column(
                 "p_decline",
                 "double",
                 "Probability that the customer's purchasing activity declines, 0–1: out-of-fold "
                 "(from a model that never saw the customer) in a training run, the saved model's "
                 "score in a scoring run.",
+                not_null=True,
+                value_range=_UNIT,
             ),
             Column(
                 "predicted_decline",
                 "boolean",
                 "p_decline ≥ the run's threshold (ml.model_runs.threshold).",
+                not_null=True,
             ),
             Column(
                 "p_source",
@@ -304,6 +419,8 @@ TABLES: dict[str, Table] = dict(
                 "saw the customer), `holdout` (the model fitted on the training part), `unseen` "
                 "(large exports: a model fitted on a sample that excluded the customer) or "
                 "`model` (scoring run: the persisted model).",
+                not_null=True,
+                accepted_values=("oof", "holdout", "unseen", "model"),
             ),
             Column(
                 "fold",
@@ -320,20 +437,19 @@ TABLES: dict[str, Table] = dict(
                 "double",
                 "Expected probability of the model that produced p_decline: base_value + Σ "
                 "ml.shap_values.shap_value = p_decline (within 1e-6).",
+                value_range=_UNIT,
             ),
+            key=("run_id", "customer_id"),
+            newest_run_tested=True,
         ),
         _table(
             "shap_values",
             "Per customer, run and feature (long form): the feature's value and its exact SHAP "
             "contribution, in probability units, from the model that produced the customer's "
             "p_decline: predictions.base_value + Σ shap_value = p_decline.",
-            Column("run_id", "varchar", _RUN_ID),
-            Column("customer_id", "bigint", "Customer id."),
-            Column(
-                "feature",
-                "varchar",
-                "Mart column (one-hot columns folded back into their feature).",
-            ),
+            RUN_ID_OF_A_RECORDED_RUN,
+            CUSTOMER_ID,
+            FEATURE,
             Column("feature_value", "varchar", "The customer's value of the feature, as text."),
             Column(
                 "feature_value_num",
@@ -346,15 +462,25 @@ TABLES: dict[str, Table] = dict(
                 "The feature's exact SHAP contribution to the customer's p_decline, in "
                 "probability units, from the model that produced it; positive pushes toward "
                 "decline.",
+                not_null=True,
+                value_range=(-1.0, 1.0),
             ),
+            key=("run_id", "customer_id", "feature"),
+            newest_run_tested=True,
+            grid_column="feature",
         ),
         _table(
             "feature_importance",
             "Per run and feature: global importance as mean |SHAP| and as permutation "
             "importance on the hold-out, with both ranks.",
-            Column("run_id", "varchar", _RUN_ID),
-            Column("feature", "varchar", "Mart column."),
-            Column("shap_mean_abs", "double", "Mean |SHAP value| over every customer."),
+            RUN_ID_OF_A_RECORDED_RUN,
+            FEATURE,
+            Column(
+                "shap_mean_abs",
+                "double",
+                "Mean |SHAP value| over every customer.",
+                value_range=_NON_NEGATIVE,
+            ),
             Column("shap_rank", "integer", "Rank by shap_mean_abs, 1 = most important."),
             Column(
                 "permutation_mean",
@@ -370,18 +496,27 @@ TABLES: dict[str, Table] = dict(
                 "boolean",
                 "True when marketing can act on the feature (mart column meta).",
             ),
+            key=("run_id", "feature"),
+            run_kinds=("train",),
         ),
         _table(
             "evaluation_curves",
             "Per run: ROC, precision-recall, calibration and metric-by-threshold curves, "
             "out-of-fold and on the hold-out, as points (the reports draw them).",
-            Column("run_id", "varchar", _RUN_ID),
-            Column("dataset", "varchar", "`oof` (every customer, out-of-fold) or `holdout`."),
+            RUN_ID_OF_A_RECORDED_RUN,
+            Column(
+                "dataset",
+                "varchar",
+                "`oof` (every customer, out-of-fold) or `holdout`.",
+                not_null=True,
+                accepted_values=("oof", "holdout"),
+            ),
             Column(
                 "curve",
                 "varchar",
-                "`roc`, `pr`, `calibration`, `precision_at_threshold`, `recall_at_threshold` "
-                "or `f1_at_threshold`.",
+                ", ".join(f"`{curve}`" for curve in CURVES[:-1]) + f" or `{CURVES[-1]}`.",
+                not_null=True,
+                accepted_values=CURVES,
             ),
             Column("point_index", "integer", "Order of the point along the curve."),
             Column(
@@ -402,6 +537,8 @@ TABLES: dict[str, Table] = dict(
             Column(
                 "bin_count", "integer", "Customers in the calibration bin (null for other curves)."
             ),
+            key=("run_id", "dataset", "curve", "point_index"),
+            run_kinds=("train",),
         ),
     ]
 )

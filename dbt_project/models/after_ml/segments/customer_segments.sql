@@ -27,7 +27,7 @@ segment_names as (
 thresholds as (
     select
         {%- if risk_threshold is none %}
-            (select max(decision_threshold) from predictions)
+            (select max(threshold) from predictions)
         {%- else %}
             cast({{ risk_threshold }} as double)
         {%- endif %} as risk_threshold,

@@ -1,16 +1,4 @@
-with
-
-source as (
-    select * from {{ source('ml', 'model_runs') }}
-),
-
-renamed as (
-    select
-        run_id,
-        run_kind,
-        started_at as run_started_at,
-        threshold as decision_threshold
-    from source
-)
-
-select * from renamed
+-- ml.model_runs as the ML step wrote it: every column under the writer's name
+-- (ml/contracts/ml_tables.py), the one vocabulary of dbt models, reports
+-- and analysts' queries.
+{{ ml_staging_select('model_runs') }}

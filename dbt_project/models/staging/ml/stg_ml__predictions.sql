@@ -1,18 +1,4 @@
-with
-
-source as (
-    select * from {{ source('ml', 'predictions') }}
-),
-
-renamed as (
-    select
-        run_id,
-        customer_id,
-        p_decline,
-        predicted_decline as is_predicted_decline,
-        p_source,
-        base_value
-    from source
-)
-
-select * from renamed
+-- ml.predictions as the ML step wrote it: every column under the writer's name
+-- (ml/contracts/ml_tables.py), the one vocabulary of dbt models, reports
+-- and analysts' queries.
+{{ ml_staging_select('predictions') }}

@@ -1,18 +1,4 @@
-with
-
-source as (
-    select * from {{ source('ml', 'shap_values') }}
-),
-
-renamed as (
-    select
-        run_id,
-        customer_id,
-        feature,
-        feature_value,
-        feature_value_num,
-        shap_value
-    from source
-)
-
-select * from renamed
+-- ml.shap_values as the ML step wrote it: every column under the writer's name
+-- (ml/contracts/ml_tables.py), the one vocabulary of dbt models, reports
+-- and analysts' queries.
+{{ ml_staging_select('shap_values') }}
