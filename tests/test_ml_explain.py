@@ -25,6 +25,7 @@ from ml.model.explanation import (
     fold_matrix,
     importance_table,
     permutation_table,
+    shap_ranks,
 )
 from ml.model.predict import positive_proba
 
@@ -160,7 +161,9 @@ def test_shap_table_has_one_row_per_customer_and_feature() -> None:
     model, x = _fitted("tree")
     explanation = _explain(model, x)
     ids = np.arange(500, 500 + len(x))
-    table = ShapRows(explanation, x, ids, "run-1", chunk_customers=37).frame()
+    table = ShapRows(
+        explanation, x, ids, "run-1", chunk_customers=37, actionable=frozenset({"tenure_days"})
+    ).frame()
     assert len(table) == len(x) * x.shape[1]
     assert list(table.columns) == [
         "run_id",
@@ -169,6 +172,8 @@ def test_shap_table_has_one_row_per_customer_and_feature() -> None:
         "feature_value",
         "feature_value_num",
         "shap_value",
+        "shap_rank",
+        "actionable_shap_rank",
     ]
     assert table.groupby("customer_id").size().eq(x.shape[1]).all()
     row = table[(table["customer_id"] == 500) & (table["feature"] == "tenure_days")].iloc[0]
@@ -249,3 +254,17 @@ def test_rows_with_one_decision_pattern_share_their_leaf() -> None:
     leaves = tree.apply(encoded)
     assert len(first) <= len(x)
     np.testing.assert_array_equal(leaves, leaves[first][inverse])
+
+
+def test_shap_ranks_order_by_value_then_by_feature_name() -> None:
+    # columns in mart order (z, a, m); a and m tie at 0.2 on the first row
+    values = np.array([[0.1, 0.2, 0.2], [-0.3, 0.0, 0.5]])
+    ranks = shap_ranks(values, ["z", "a", "m"], ["z", "a", "m"])
+    assert ranks.tolist() == [[3, 1, 2], [3, 2, 1]]
+
+
+def test_shap_ranks_among_a_subset_leave_the_others_unranked() -> None:
+    values = np.array([[0.1, 0.2, 0.3], [0.3, -0.2, 0.1]])
+    ranks = shap_ranks(values, ["z", "a", "m"], ["z", "m"])
+    assert ranks.tolist() == [[2, 0, 1], [1, 0, 2]]
+    assert shap_ranks(values, ["z", "a", "m"], []).tolist() == [[0, 0, 0], [0, 0, 0]]

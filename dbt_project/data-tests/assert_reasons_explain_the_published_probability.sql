@@ -18,14 +18,20 @@ shap as (
     select * from {{ ref('stg_ml__shap_values') }}
 ),
 
+latest_run as (
+    select distinct latest.run_id from latest
+),
+
+-- The latest run's rows picked by run id: a filter, not a join of 16 M rows
+-- to the latest predictions at a million customers (the join to
+-- predictions below keeps only that run's customers).
 shap_totals as (
     select
         shap.run_id,
         shap.customer_id,
         sum(shap.shap_value) as total_shap
     from shap
-    inner join latest
-        on shap.run_id = latest.run_id and shap.customer_id = latest.customer_id
+    where shap.run_id in (select latest_run.run_id from latest_run)
     group by shap.run_id, shap.customer_id
 ),
 

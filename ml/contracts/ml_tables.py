@@ -347,6 +347,20 @@ TABLES: dict[str, Table] = dict(
                 "probability units, from the model that produced it; positive pushes toward "
                 "decline.",
             ),
+            Column(
+                "shap_rank",
+                "integer",
+                "The feature's rank among the customer's features by shap_value, largest first, "
+                "ties by feature name (1 = strongest push toward decline); what "
+                "intermediate.int_risk_drivers_ranked reads. Null in runs written before it "
+                "existed and in runs scored on Spark.",
+            ),
+            Column(
+                "actionable_shap_rank",
+                "integer",
+                "The same rank counted over the actionable features only (mart column meta "
+                "`actionable`); null for the other features and where shap_rank is null.",
+            ),
         ),
         _table(
             "feature_importance",

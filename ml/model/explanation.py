@@ -340,6 +340,31 @@ def explain_producers(
     return Explanation(frame, base_values, method, PROBABILITY, detail)
 
 
+def shap_ranks(values: np.ndarray, features: Sequence[str], among: Sequence[str]) -> np.ndarray:
+    """Each customer's rank of each feature in *among* by SHAP value, largest first.
+
+    Rows x features, in the order of *features*; ties go to the feature
+    whose name sorts first; features outside *among* get 0 (no rank). This
+    is the order the segment models rank drivers in (``shap_value desc,
+    feature asc``), so the positive values come first and a customer's k
+    features pushing toward decline hold ranks 1..k: the SQL reads the rank
+    instead of sorting 16 M rows at a million customers.
+    """
+    values = np.asarray(values, dtype=float)
+    ranks = np.zeros(values.shape, dtype=np.int16)
+    columns = sorted((name, i) for i, name in enumerate(features) if name in set(among))
+    if not columns or not len(values):
+        return ranks
+    by_name = [i for _, i in columns]
+    # stable: equal values keep name order; negation is exact, so the
+    # order is the same comparison the SQL makes
+    order = np.argsort(-values[:, by_name], axis=1, kind="stable")
+    positions = np.empty_like(order)
+    np.put_along_axis(positions, order, np.arange(1, len(by_name) + 1)[None, :], axis=1)
+    ranks[:, by_name] = positions
+    return ranks
+
+
 @dataclass
 class ShapRows:
     """``ml.shap_values`` rows of a run, handed to DuckDB *chunk_customers* customers at a time.
@@ -350,6 +375,9 @@ class ShapRows:
     value column per feature, zero-copy) and :meth:`select_sql` unpivots it
     and writes the text form there. :func:`ml.io.writer.write_run` inserts
     the chunks one after another; :meth:`frame` returns the same rows in pandas.
+    Each row also carries the feature's rank among the customer's features
+    and among the *actionable* ones (:func:`shap_ranks`), what the driver
+    ranking of the segment models reads.
     """
 
     explanation: Explanation
@@ -357,22 +385,30 @@ class ShapRows:
     customer_ids: np.ndarray
     run_id: str
     chunk_customers: int
+    actionable: frozenset[str]
 
     def __len__(self) -> int:
         return len(self.x) * self.x.shape[1]
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
-        """Wide chunks: run_id, customer_id, then shap_<i> and value_<i> for feature i."""
+        """Wide chunks: run_id, customer_id, then for feature i shap_<i>, value_<i>,
+        rank_<i> and actionable_rank_<i> (0: not ranked)."""
         features = list(self.x.columns)
+        actionable = [name for name in features if name in self.actionable]
         for start in range(0, len(self.x), self.chunk_customers):
             rows = slice(start, start + self.chunk_customers)
+            values = self.explanation.values.iloc[rows][features].to_numpy()
+            ranks = shap_ranks(values, features, features)
+            actionable_ranks = shap_ranks(values, features, actionable)
             chunk = {
                 "run_id": self.run_id,
                 "customer_id": np.asarray(self.customer_ids[rows], dtype=np.int64),
             }
             for i, name in enumerate(features):
-                chunk[f"shap_{i}"] = self.explanation.values[name].to_numpy()[rows]
+                chunk[f"shap_{i}"] = values[:, i]
                 chunk[f"value_{i}"] = self.x[name].to_numpy()[rows]
+                chunk[f"rank_{i}"] = ranks[:, i]
+                chunk[f"actionable_rank_{i}"] = actionable_ranks[:, i]
             yield pd.DataFrame(chunk)
 
     def select_sql(self, view: str) -> str:
@@ -401,7 +437,9 @@ class ShapRows:
             literal = quote_literal(str(name))
             parts.append(
                 f"select run_id, customer_id, {literal} as feature, {text} as feature_value, "
-                f"{number} as feature_value_num, shap_{i} as shap_value from {view}"
+                f"{number} as feature_value_num, shap_{i} as shap_value, "
+                f"rank_{i} as shap_rank, nullif(actionable_rank_{i}, 0) as actionable_shap_rank "
+                f"from {view}"
             )
         return "\nunion all\n".join(parts)
 

@@ -149,7 +149,7 @@ def run_scoring(
     run_id = settings.run_id or new_run_id(started_at)
     with open_duckdb(target, read_only=not settings.write_back) as con:
         scored = _score(con, model, card, columns, settings, run_id, started_at)
-        tables = _tables(scored, card, settings, Path(paths.models_dir), clock)
+        tables = _tables(scored, card, settings, columns, Path(paths.models_dir), clock)
         if settings.write_back:
             with timed_stage("write_back"):
                 write_run(con, tables)
@@ -255,6 +255,7 @@ def _tables(
     scored: _Scored,
     card: dict[str, Any],
     settings: ScoreSettings,
+    columns: MartColumns,
     models_dir: Path,
     clock: float,
 ) -> dict[str, TableRows]:
@@ -270,5 +271,6 @@ def _tables(
             scored.data.customer_ids,
             scored.run_id,
             settings.batch_rows,
+            columns.actionable,
         )
     return tables

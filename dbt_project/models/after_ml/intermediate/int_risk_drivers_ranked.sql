@@ -52,7 +52,9 @@ reasoned_features as (
 
 -- The latest run's rows, picked by run id (a filter, not a join of 16 M
 -- rows at a million customers); they carry the customer's value of the
--- feature as the model saw it, so the mart need not be joined back.
+-- feature as the model saw it, so the mart need not be joined back, and the
+-- feature's rank by SHAP among all and among actionable features, ranked
+-- when the SHAP values were computed.
 latest_shap as (
     select
         shap.customer_id,
@@ -60,12 +62,13 @@ latest_shap as (
         shap.shap_value,
         shap.feature_value,
         shap.feature_value_num,
+        shap.shap_rank,
+        shap.actionable_shap_rank,
         shap.feature in ({{ "'" ~ actionable | join("', '") ~ "'" }})
             as is_actionable,
-        shap.shap_value > 0
-        and shap.feature in (
+        shap.feature in (
             select reasoned_features.feature from reasoned_features
-        ) as is_driver
+        ) as has_reason
     from shap
     where
         shap.run_id in (select latest_run.run_id from latest_run)
@@ -74,12 +77,35 @@ latest_shap as (
         )
 ),
 
--- Ranks first, on narrow rows, and only over the drivers (positive SHAP
--- toward decline, with a reason): the window's sort is most of this model's
--- cost at a million customers, and about half the rows are not drivers. In
--- descending SHAP order a driver's position is its rank, and the actionable
--- drivers counted up to it give its rank among the actionable ones.
-ranked_drivers as (
+-- A driver pushes toward decline (positive SHAP) and has a reason.
+flagged as (
+    select
+        *,
+        shap_value > 0 and has_reason as is_driver
+    from latest_shap
+),
+
+-- Ranked by SHAP (largest first, ties by name), a customer's positive
+-- features come first, so when each of them is a driver the written rank is
+-- the driver rank, and likewise among the actionable ones. Customers for
+-- whom that does not hold are ranked here instead: a positive feature
+-- without a reason, or ranks not written (runs scored on Spark or written
+-- before the ranks were) or written for another set of actionable features.
+customers_to_rank as (
+    select distinct customer_id
+    from flagged
+    where
+        shap_rank is null
+        or (shap_value > 0 and not has_reason)
+        or (is_actionable and actionable_shap_rank is null)
+        or (not is_actionable and actionable_shap_rank is not null)
+),
+
+-- Only their drivers go through the window (usually none: its sort was
+-- most of this model's cost at a million customers). In descending SHAP
+-- order a driver's position is its rank, and the actionable drivers
+-- counted up to it give its rank among the actionable ones.
+ranked_here as (
     select
         *,
         row_number() over by_customer as driver_rank,
@@ -96,22 +122,33 @@ ranked_drivers as (
                         rows between unbounded preceding and current row
                     ) as bigint)
         end as actionable_driver_rank
-    from latest_shap
-    where is_driver
+    from flagged
+    where
+        is_driver
+        and customer_id in (
+            select customers_to_rank.customer_id from customers_to_rank
+        )
     window by_customer as (
         partition by customer_id order by shap_value desc, feature asc
     )
 ),
 
 ranked as (
-    select * from ranked_drivers
+    select * from ranked_here
     union all
     select
         *,
-        cast(null as bigint) as driver_rank,
-        cast(null as bigint) as actionable_driver_rank
-    from latest_shap
-    where not is_driver
+        case when is_driver then cast(shap_rank as bigint) end as driver_rank,
+        case
+            when is_driver and is_actionable
+                then cast(actionable_shap_rank as bigint)
+        end as actionable_driver_rank
+    from flagged
+    where
+        not is_driver
+        or customer_id not in (
+            select customers_to_rank.customer_id from customers_to_rank
+        )
 ),
 
 -- High or low against the population median (numeric), the label

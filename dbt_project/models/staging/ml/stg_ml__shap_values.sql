@@ -11,7 +11,9 @@ renamed as (
         feature,
         feature_value,
         feature_value_num,
-        shap_value
+        shap_value,
+        shap_rank,
+        actionable_shap_rank
     from source
 )
 
