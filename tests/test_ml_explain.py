@@ -268,3 +268,51 @@ def test_shap_ranks_among_a_subset_leave_the_others_unranked() -> None:
     ranks = shap_ranks(values, ["z", "a", "m"], ["z", "m"])
     assert ranks.tolist() == [[2, 0, 1], [1, 0, 2]]
     assert shap_ranks(values, ["z", "a", "m"], []).tolist() == [[0, 0, 0], [0, 0, 0]]
+
+
+# Run in a fresh interpreter, where shap is not imported yet: the first
+# explanation imports it from deep inside its caller.
+_CALLER_FREED = """
+import gc, weakref
+import numpy as np
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+import pandas as pd
+from ml.model.candidates import MODEL_STEP, PREP_STEP
+from ml.model.explanation import explain_model
+
+class Data:
+    pass
+
+def run():
+    data = Data()  # stands for a training run's data, held in the caller's frame
+    x = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 3})
+    y = (x["a"] > 20).astype(int).to_numpy()
+    prep = ColumnTransformer([("keep", "passthrough", ["a", "b"])])
+    model = Pipeline([(PREP_STEP, prep), (MODEL_STEP, DecisionTreeClassifier(max_depth=2))])
+    explain_model(model.fit(x, y), x)
+    return weakref.ref(data)
+
+alive = run()
+gc.collect()
+print("alive" if alive() is not None else "freed")
+"""
+
+
+def test_explaining_keeps_nothing_of_its_callers_alive() -> None:
+    import subprocess
+    import sys
+
+    from ml.config import PROJECT_ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", _CALLER_FREED],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "freed"

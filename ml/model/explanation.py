@@ -29,9 +29,13 @@ Large batches are explained tree by tree, once per decision pattern
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -174,6 +178,22 @@ def tree_shap_work_per_row(model: object) -> float:
     return float(work)
 
 
+def _shap() -> ModuleType:
+    """The shap module, imported on first use (a heavy import) from a worker thread.
+
+    shap keeps the exceptions of its optional imports that failed (cv2, its
+    GPU extension), and with them their tracebacks: the frames of whoever
+    imported shap and, through each frame's caller, every caller's locals.
+    Imported from inside a training run, that kept the run's data (1.4 GB at
+    a million customers) alive until the process ended, under the segment
+    build that follows. A worker thread's frames hold nothing of ours.
+    """
+    if "shap" not in sys.modules:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(importlib.import_module, "shap").result()
+    return sys.modules["shap"]
+
+
 def _class_values(raw: object, positive: int) -> np.ndarray:
     """Class-*positive* slice of shap's output (3-D array, or a list per class in older shap)."""
     if isinstance(raw, list):
@@ -224,7 +244,7 @@ def _tree_shap_by_pattern(estimator: object, encoded: np.ndarray, positive: int)
     forest row by row at a fraction of the cost. The forest's base value is
     the average of its trees' (the caller takes it from the forest's explainer).
     """
-    import shap  # heavy import, only when explaining
+    shap = _shap()
 
     values = np.zeros(encoded.shape)
     for tree, weight in _trees(estimator):
@@ -238,7 +258,7 @@ def _explain_pipeline(
     model: Pipeline, x: pd.DataFrame, positive: int, batch_rows: int
 ) -> tuple[np.ndarray, float]:
     """Exact SHAP (rows x mart features) and base value of one pipeline's class *positive*."""
-    import shap  # heavy import, only when explaining
+    shap = _shap()
 
     features = list(x.columns)
     estimator = model.named_steps[MODEL_STEP]
