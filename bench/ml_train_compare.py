@@ -4,8 +4,11 @@ Compares the tables built from the ML output (segments, drivers, offers) and
 the ML tables themselves between two warehouse files, typically the same
 export trained with the same seed before and after a change: every column
 both files have except run ids and run times (which differ by design), as
-multisets of rows (``except all`` both ways). Prints one line per table
-and exits 1 if any differs.
+multisets of rows (``except all`` both ways). A table that differs is
+compared again with its doubles rounded to 10 significant digits: DuckDB's
+parallel sums and means differ in their last bits from run to run, so
+"same to 1e-9" there is the expected outcome of an unchanged model. Prints
+one line per table and exits 1 if any differs beyond that.
 
     python bench/ml_train_compare.py BEFORE.duckdb AFTER.duckdb
 """
@@ -34,37 +37,53 @@ TABLES = (
 RUN_SPECIFIC = {"run_id"}
 
 
-def _columns(con: duckdb.DuckDBPyConnection, database: str, table: str) -> list[str]:
+def _columns(con: duckdb.DuckDBPyConnection, database: str, table: str) -> dict[str, str]:
     schema, name = table.split(".")
     rows = con.execute(
-        "select column_name from information_schema.columns "
+        "select column_name, data_type from information_schema.columns "
         "where table_catalog = ? and table_schema = ? and table_name = ? order by ordinal_position",
         [database, schema, name],
     ).fetchall()
-    return [r[0] for r in rows]
+    return {r[0]: r[1] for r in rows}
 
 
-def compare(before: Path, after: Path) -> dict[str, tuple[int, int, int, int]]:
-    """Per table: (rows before, rows after, rows only before, rows only after)."""
+def _counts(con: duckdb.DuckDBPyConnection, table: str, cols: str) -> tuple[int, ...]:
+    b, a = f"b.{table}", f"a.{table}"
+    counts = con.execute(
+        f"select (select count(*) from {b}), (select count(*) from {a}), "
+        f"(select count(*) from (select {cols} from {b} except all select {cols} from {a})), "
+        f"(select count(*) from (select {cols} from {a} except all select {cols} from {b}))"
+    ).fetchone()
+    assert counts is not None
+    return tuple(int(n) for n in counts)
+
+
+def compare(before: Path, after: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Per table: its verdict (same, same to 1e-9, DIFFERS) and (rows before, rows after,
+    rows only before, rows only after)."""
     result = {}
     with duckdb.connect() as con:
         con.execute(f"attach '{before}' as b (read_only)")
         con.execute(f"attach '{after}' as a (read_only)")
         for table in TABLES:
-            shared = [
-                c
-                for c in _columns(con, "b", table)
-                if c in set(_columns(con, "a", table)) and c not in RUN_SPECIFIC
-            ]
-            cols = ", ".join(f'"{c}"' for c in shared)
-            b, a = f"b.{table}", f"a.{table}"
-            counts = con.execute(
-                f"select (select count(*) from {b}), (select count(*) from {a}), "
-                f"(select count(*) from (select {cols} from {b} except all select {cols} from {a})), "
-                f"(select count(*) from (select {cols} from {a} except all select {cols} from {b}))"
-            ).fetchone()
-            assert counts is not None
-            result[table] = (int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3]))
+            after_columns = _columns(con, "a", table)
+            shared = {
+                c: kind
+                for c, kind in _columns(con, "b", table).items()
+                if c in after_columns and c not in RUN_SPECIFIC
+            }
+            counts = _counts(con, table, ", ".join(f'"{c}"' for c in shared))
+            verdict = "same"
+            if counts[2] or counts[3]:
+                rounded = ", ".join(
+                    f"printf('%.9e', \"{c}\")" if kind == "DOUBLE" else f'"{c}"'
+                    for c, kind in shared.items()
+                )
+                counts = _counts(con, table, rounded)
+                verdict = "same to 1e-9" if not (counts[2] or counts[3]) else "DIFFERS"
+            if counts[0] != counts[1]:
+                verdict = "DIFFERS"
+            result[table] = (verdict, counts)
     return result
 
 
@@ -74,13 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("after", type=Path, help="warehouse file after the change")
     args = parser.parse_args(argv)
     differ = False
-    for table, (n_before, n_after, only_before, only_after) in compare(
-        args.before, args.after
-    ).items():
-        same = n_before == n_after and only_before == only_after == 0
-        differ |= not same
+    for table, (verdict, counts) in compare(args.before, args.after).items():
+        n_before, n_after, only_before, only_after = counts
+        differ |= verdict == "DIFFERS"
         sys.stdout.write(
-            f"{'same' if same else 'DIFFERS'}  {table}: {n_before} / {n_after} rows, "
+            f"{verdict}  {table}: {n_before} / {n_after} rows, "
             f"{only_before} only before, {only_after} only after\n"
         )
     return 1 if differ else 0
