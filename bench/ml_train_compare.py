@@ -38,13 +38,9 @@ RUN_SPECIFIC = {"run_id"}
 
 
 def _columns(con: duckdb.DuckDBPyConnection, database: str, table: str) -> dict[str, str]:
-    schema, name = table.split(".")
-    rows = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_catalog = ? and table_schema = ? and table_name = ? order by ordinal_position",
-        [database, schema, name],
-    ).fetchall()
-    return {r[0]: r[1] for r in rows}
+    """Column name -> DuckDB type of *table* in the attached *database*."""
+    described = con.execute(f"select * from {database}.{table} limit 0").description
+    return {column[0]: str(column[1]) for column in described}
 
 
 def _counts(con: duckdb.DuckDBPyConnection, table: str, cols: str) -> tuple[int, ...]:
