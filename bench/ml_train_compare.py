@@ -5,9 +5,9 @@ the ML tables themselves between two warehouse files, typically the same
 export trained with the same seed before and after a change: every column
 both files have except run ids and run times (which differ by design), as
 multisets of rows (``except all`` both ways). A table that differs is
-compared again with its doubles rounded to 10 significant digits: DuckDB's
+compared again with its doubles rounded to 8 significant digits: DuckDB's
 parallel sums and means differ in their last bits from run to run, so
-"same to 1e-9" there is the expected outcome of an unchanged model. Prints
+"same to 1e-7" there is the expected outcome of an unchanged model. Prints
 one line per table and exits 1 if any differs beyond that.
 
     python bench/ml_train_compare.py BEFORE.duckdb AFTER.duckdb
@@ -55,7 +55,7 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, cols: str) -> tuple[int,
 
 
 def compare(before: Path, after: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """Per table: its verdict (same, same to 1e-9, DIFFERS) and (rows before, rows after,
+    """Per table: its verdict (same, same to 1e-7, DIFFERS) and (rows before, rows after,
     rows only before, rows only after)."""
     result = {}
     with duckdb.connect() as con:
@@ -72,11 +72,11 @@ def compare(before: Path, after: Path) -> dict[str, tuple[str, tuple[int, ...]]]
             verdict = "same"
             if counts[2] or counts[3]:
                 rounded = ", ".join(
-                    f"printf('%.9e', \"{c}\")" if kind == "DOUBLE" else f'"{c}"'
+                    f"printf('%.7e', \"{c}\")" if kind == "DOUBLE" else f'"{c}"'
                     for c, kind in shared.items()
                 )
                 counts = _counts(con, table, rounded)
-                verdict = "same to 1e-9" if not (counts[2] or counts[3]) else "DIFFERS"
+                verdict = "same to 1e-7" if not (counts[2] or counts[3]) else "DIFFERS"
             if counts[0] != counts[1]:
                 verdict = "DIFFERS"
             result[table] = (verdict, counts)
