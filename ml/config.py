@@ -198,6 +198,15 @@ LARGE_N_FAMILIES = ("dummy", "tree", "random_forest", "extra_trees")
 # grows linearly with the customers.
 LARGE_N_TREE_SHAP_WORK_PER_CUSTOMER = 1.0e5
 SCORE_BATCH_ROWS = 100_000
+# DuckDB's memory budget for the segment models built after the ML step
+# (`dbt build --selector after_ml` inside ml.train / ml.score), unless
+# ONE_CLICK_DUCKDB_MEMORY_LIMIT is set. They run in the same process as the
+# model, and DuckDB keeps what it reads cached up to its budget (the
+# profile's 8 GB for a plain `dbt build`), so that budget, not the work,
+# set the process's peak at a million customers. Past it DuckDB spills to a
+# temporary file beside the warehouse; none of these models sorts 16 M rows,
+# so at a million customers they fit within it (bench/results/ml_train.md).
+AFTER_ML_DUCKDB_MEMORY_LIMIT = "1536MB"
 # Permutation importance shuffles at most this many hold-out customers.
 PERMUTATION_MAX_ROWS = 20_000
 # ROC and precision-recall curves are thinned to at most this many points

@@ -25,6 +25,7 @@ from ml.model.explanation import (
     fold_matrix,
     importance_table,
     permutation_table,
+    shap_ranks,
 )
 from ml.model.predict import positive_proba
 
@@ -160,7 +161,9 @@ def test_shap_table_has_one_row_per_customer_and_feature() -> None:
     model, x = _fitted("tree")
     explanation = _explain(model, x)
     ids = np.arange(500, 500 + len(x))
-    table = ShapRows(explanation, x, ids, "run-1", chunk_customers=37).frame()
+    table = ShapRows(
+        explanation, x, ids, "run-1", chunk_customers=37, actionable=frozenset({"tenure_days"})
+    ).frame()
     assert len(table) == len(x) * x.shape[1]
     assert list(table.columns) == [
         "run_id",
@@ -169,6 +172,8 @@ def test_shap_table_has_one_row_per_customer_and_feature() -> None:
         "feature_value",
         "feature_value_num",
         "shap_value",
+        "shap_rank",
+        "actionable_shap_rank",
     ]
     assert table.groupby("customer_id").size().eq(x.shape[1]).all()
     row = table[(table["customer_id"] == 500) & (table["feature"] == "tenure_days")].iloc[0]
@@ -249,3 +254,65 @@ def test_rows_with_one_decision_pattern_share_their_leaf() -> None:
     leaves = tree.apply(encoded)
     assert len(first) <= len(x)
     np.testing.assert_array_equal(leaves, leaves[first][inverse])
+
+
+def test_shap_ranks_order_by_value_then_by_feature_name() -> None:
+    # columns in mart order (z, a, m); a and m tie at 0.2 on the first row
+    values = np.array([[0.1, 0.2, 0.2], [-0.3, 0.0, 0.5]])
+    ranks = shap_ranks(values, ["z", "a", "m"], ["z", "a", "m"])
+    assert ranks.tolist() == [[3, 1, 2], [3, 2, 1]]
+
+
+def test_shap_ranks_among_a_subset_leave_the_others_unranked() -> None:
+    values = np.array([[0.1, 0.2, 0.3], [0.3, -0.2, 0.1]])
+    ranks = shap_ranks(values, ["z", "a", "m"], ["z", "m"])
+    assert ranks.tolist() == [[2, 0, 1], [1, 0, 2]]
+    assert shap_ranks(values, ["z", "a", "m"], []).tolist() == [[0, 0, 0], [0, 0, 0]]
+
+
+# Run in a fresh interpreter, where shap is not imported yet: the first
+# explanation imports it from deep inside its caller.
+_CALLER_FREED = """
+import gc, weakref
+import numpy as np
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+import pandas as pd
+from ml.model.candidates import MODEL_STEP, PREP_STEP
+from ml.model.explanation import explain_model
+
+class Data:
+    pass
+
+def run():
+    data = Data()  # stands for a training run's data, held in the caller's frame
+    x = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 3})
+    y = (x["a"] > 20).astype(int).to_numpy()
+    prep = ColumnTransformer([("keep", "passthrough", ["a", "b"])])
+    model = Pipeline([(PREP_STEP, prep), (MODEL_STEP, DecisionTreeClassifier(max_depth=2))])
+    explain_model(model.fit(x, y), x)
+    return weakref.ref(data)
+
+alive = run()
+gc.collect()
+print("alive" if alive() is not None else "freed")
+"""
+
+
+def test_explaining_keeps_nothing_of_its_callers_alive() -> None:
+    import subprocess
+    import sys
+
+    from ml.config import PROJECT_ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", _CALLER_FREED],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "freed"

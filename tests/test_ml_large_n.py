@@ -129,8 +129,10 @@ def test_shap_rows_in_chunks_equal_one_chunk_and_write_once(tmp_path: Path) -> N
     )
     explanation = Explanation(values, np.full(5, 0.4), "tree_exact", "probability")
     ids = np.arange(10, 15)
-    rows = ShapRows(explanation, x, ids, "run-1", chunk_customers=2)
-    whole = ShapRows(explanation, x, ids, "run-1", chunk_customers=100).frame()
+    rows = ShapRows(explanation, x, ids, "run-1", chunk_customers=2, actionable=frozenset({"a"}))
+    whole = ShapRows(
+        explanation, x, ids, "run-1", chunk_customers=100, actionable=frozenset({"a"})
+    ).frame()
     key = ["customer_id", "feature"]
     assert len(rows) == 15 and len(list(rows)) == 3
     pd.testing.assert_frame_equal(
@@ -147,6 +149,12 @@ def test_shap_rows_in_chunks_equal_one_chunk_and_write_once(tmp_path: Path) -> N
     number = whole.set_index(key)["feature_value_num"]
     assert number[(12, "c")] == 5.0 and np.isnan(number[(12, "b")])
     assert whole.set_index(key).loc[(13, "a"), "shap_value"] == 0.4
+    # ranks by SHAP, largest first, ties by name: customer 11 has a 0.2, b 0.0, c 0.0
+    ranks = whole.set_index(key)
+    assert [ranks.loc[(11, f), "shap_rank"] for f in "abc"] == [1, 2, 3]
+    assert [ranks.loc[(10, f), "shap_rank"] for f in "abc"] == [1, 3, 2]  # b -0.1 is last
+    assert ranks.loc[(11, "a"), "actionable_shap_rank"] == 1
+    assert ranks.loc[[(11, "b"), (11, "c")], "actionable_shap_rank"].isna().all()
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         assert write_run(con, {"shap_values": rows}) == {"shap_values": 15}
         assert write_run(con, {"shap_values": rows}) == {"shap_values": 15}  # replaces its run

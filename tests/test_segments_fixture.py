@@ -105,7 +105,9 @@ def segmented_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
             columns=list(columns.features),
         )
         explanation = Explanation(values, np.zeros(len(ids)), "tree_exact")
-        frames["shap_values"] = ShapRows(explanation, data.x, data.customer_ids, run_id, 100)
+        frames["shap_values"] = ShapRows(
+            explanation, data.x, data.customer_ids, run_id, 100, columns.actionable
+        )
         write_run(con, frames)
     report = run_dbt(paths, ("build", "--selector", "after_ml"))
     assert report.success, report.problems

@@ -465,6 +465,20 @@ TABLES: dict[str, Table] = dict(
                 not_null=True,
                 value_range=(-1.0, 1.0),
             ),
+            Column(
+                "shap_rank",
+                "integer",
+                "The feature's rank among the customer's features by shap_value, largest first, "
+                "ties by feature name (1 = strongest push toward decline); what "
+                "intermediate.int_risk_drivers_ranked reads. Null in runs written before it "
+                "existed and in runs scored on Spark.",
+            ),
+            Column(
+                "actionable_shap_rank",
+                "integer",
+                "The same rank counted over the actionable features only (mart column meta "
+                "`actionable`); null for the other features and where shap_rank is null.",
+            ),
             key=("run_id", "customer_id", "feature"),
             newest_run_tested=True,
             grid_column="feature",

@@ -29,9 +29,13 @@ Large batches are explained tree by tree, once per decision pattern
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -174,6 +178,22 @@ def tree_shap_work_per_row(model: object) -> float:
     return float(work)
 
 
+def _shap() -> ModuleType:
+    """The shap module, imported on first use (a heavy import) from a worker thread.
+
+    shap keeps the exceptions of its optional imports that failed (cv2, its
+    GPU extension), and with them their tracebacks: the frames of whoever
+    imported shap and, through each frame's caller, every caller's locals.
+    Imported from inside a training run, that kept the run's data (1.4 GB at
+    a million customers) alive until the process ended, under the segment
+    build that follows. A worker thread's frames hold nothing of ours.
+    """
+    if "shap" not in sys.modules:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(importlib.import_module, "shap").result()
+    return sys.modules["shap"]
+
+
 def _class_values(raw: object, positive: int) -> np.ndarray:
     """Class-*positive* slice of shap's output (3-D array, or a list per class in older shap)."""
     if isinstance(raw, list):
@@ -224,7 +244,7 @@ def _tree_shap_by_pattern(estimator: object, encoded: np.ndarray, positive: int)
     forest row by row at a fraction of the cost. The forest's base value is
     the average of its trees' (the caller takes it from the forest's explainer).
     """
-    import shap  # heavy import, only when explaining
+    shap = _shap()
 
     values = np.zeros(encoded.shape)
     for tree, weight in _trees(estimator):
@@ -238,7 +258,7 @@ def _explain_pipeline(
     model: Pipeline, x: pd.DataFrame, positive: int, batch_rows: int
 ) -> tuple[np.ndarray, float]:
     """Exact SHAP (rows x mart features) and base value of one pipeline's class *positive*."""
-    import shap  # heavy import, only when explaining
+    shap = _shap()
 
     features = list(x.columns)
     estimator = model.named_steps[MODEL_STEP]
@@ -340,6 +360,31 @@ def explain_producers(
     return Explanation(frame, base_values, method, PROBABILITY, detail)
 
 
+def shap_ranks(values: np.ndarray, features: Sequence[str], among: Sequence[str]) -> np.ndarray:
+    """Each customer's rank of each feature in *among* by SHAP value, largest first.
+
+    Rows x features, in the order of *features*; ties go to the feature
+    whose name sorts first; features outside *among* get 0 (no rank). This
+    is the order the segment models rank drivers in (``shap_value desc,
+    feature asc``), so the positive values come first and a customer's k
+    features pushing toward decline hold ranks 1..k: the SQL reads the rank
+    instead of sorting 16 M rows at a million customers.
+    """
+    values = np.asarray(values, dtype=float)
+    ranks = np.zeros(values.shape, dtype=np.int16)
+    columns = sorted((name, i) for i, name in enumerate(features) if name in set(among))
+    if not columns or not len(values):
+        return ranks
+    by_name = [i for _, i in columns]
+    # stable: equal values keep name order; negation is exact, so the
+    # order is the same comparison the SQL makes
+    order = np.argsort(-values[:, by_name], axis=1, kind="stable")
+    positions = np.empty_like(order)
+    np.put_along_axis(positions, order, np.arange(1, len(by_name) + 1)[None, :], axis=1)
+    ranks[:, by_name] = positions
+    return ranks
+
+
 @dataclass
 class ShapRows:
     """``ml.shap_values`` rows of a run, handed to DuckDB *chunk_customers* customers at a time.
@@ -350,6 +395,9 @@ class ShapRows:
     value column per feature, zero-copy) and :meth:`select_sql` unpivots it
     and writes the text form there. :func:`ml.io.writer.write_run` inserts
     the chunks one after another; :meth:`frame` returns the same rows in pandas.
+    Each row also carries the feature's rank among the customer's features
+    and among the *actionable* ones (:func:`shap_ranks`), what the driver
+    ranking of the segment models reads.
     """
 
     explanation: Explanation
@@ -357,22 +405,30 @@ class ShapRows:
     customer_ids: np.ndarray
     run_id: str
     chunk_customers: int
+    actionable: frozenset[str]
 
     def __len__(self) -> int:
         return len(self.x) * self.x.shape[1]
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
-        """Wide chunks: run_id, customer_id, then shap_<i> and value_<i> for feature i."""
+        """Wide chunks: run_id, customer_id, then for feature i shap_<i>, value_<i>,
+        rank_<i> and actionable_rank_<i> (0: not ranked)."""
         features = list(self.x.columns)
+        actionable = [name for name in features if name in self.actionable]
         for start in range(0, len(self.x), self.chunk_customers):
             rows = slice(start, start + self.chunk_customers)
+            values = self.explanation.values.iloc[rows][features].to_numpy()
+            ranks = shap_ranks(values, features, features)
+            actionable_ranks = shap_ranks(values, features, actionable)
             chunk = {
                 "run_id": self.run_id,
                 "customer_id": np.asarray(self.customer_ids[rows], dtype=np.int64),
             }
             for i, name in enumerate(features):
-                chunk[f"shap_{i}"] = self.explanation.values[name].to_numpy()[rows]
+                chunk[f"shap_{i}"] = values[:, i]
                 chunk[f"value_{i}"] = self.x[name].to_numpy()[rows]
+                chunk[f"rank_{i}"] = ranks[:, i]
+                chunk[f"actionable_rank_{i}"] = actionable_ranks[:, i]
             yield pd.DataFrame(chunk)
 
     def select_sql(self, view: str) -> str:
@@ -401,7 +457,9 @@ class ShapRows:
             literal = quote_literal(str(name))
             parts.append(
                 f"select run_id, customer_id, {literal} as feature, {text} as feature_value, "
-                f"{number} as feature_value_num, shap_{i} as shap_value from {view}"
+                f"{number} as feature_value_num, shap_{i} as shap_value, "
+                f"rank_{i} as shap_rank, nullif(actionable_rank_{i}, 0) as actionable_shap_rank "
+                f"from {view}"
             )
         return "\nunion all\n".join(parts)
 

@@ -198,7 +198,7 @@ def run_scoring(
     card = start.card
     with open_duckdb(target, read_only=not settings.write_back) as con:
         scored = _score(con, start, columns, settings)
-        tables = _tables(scored, start, settings)
+        tables = _tables(scored, start, settings, columns)
         if settings.write_back:
             with timed_stage("write_back"):
                 write_run(con, tables)
@@ -283,7 +283,9 @@ def _run_row(scored: _Scored, start: ScoringStart, relation: str) -> pd.DataFram
     )
 
 
-def _tables(scored: _Scored, start: ScoringStart, settings: ScoreSettings) -> dict[str, TableRows]:
+def _tables(
+    scored: _Scored, start: ScoringStart, settings: ScoreSettings, columns: MartColumns
+) -> dict[str, TableRows]:
     """Every ml.* table's rows of the scoring run (no SHAP rows when it has none)."""
     tables: dict[str, TableRows] = {
         "model_runs": _run_row(scored, start, settings.relation),
@@ -296,5 +298,6 @@ def _tables(scored: _Scored, start: ScoringStart, settings: ScoreSettings) -> di
             scored.data.customer_ids,
             start.run_id,
             settings.batch_rows,
+            columns.actionable,
         )
     return tables

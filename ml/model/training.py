@@ -939,7 +939,12 @@ def _tables(
             explanation,
         ),
         "shap_values": ShapRows(
-            explanation, run.data.x, run.data.customer_ids, run.run_id, run.settings.batch_rows
+            explanation,
+            run.data.x,
+            run.data.customer_ids,
+            run.run_id,
+            run.settings.batch_rows,
+            run.columns.actionable,
         ),
         "feature_importance": run.explained.importance,
         "evaluation_curves": _curves(run),

@@ -36,6 +36,8 @@ MAX_FAILING_ROWS_SHOWN = 10
 
 # dbt's saved parse of the project, in its target directory.
 PARTIAL_PARSE_FILE = DBT_TARGET_DIR / "partial_parse.msgpack"
+# The environment variable profiles.yml reads DuckDB's memory budget from.
+ENV_DUCKDB_MEMORY_LIMIT = "ONE_CLICK_DUCKDB_MEMORY_LIMIT"
 # One saved parse per build file (see _saved_parse); the newest few are kept.
 PARTIAL_PARSE_CACHE = DBT_TARGET_DIR.parent / "partial_parse"
 PARTIAL_PARSES_KEPT = 8
@@ -71,7 +73,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def _saved_parse(build_duckdb: Path) -> Path:
+def _saved_parse(build_duckdb: Path, memory_limit: str) -> Path:
     """Where dbt's parse of the project is kept for builds into *build_duckdb*.
 
     dbt reuses its last parse (saving ~2 s) only while the profile is
@@ -81,7 +83,7 @@ def _saved_parse(build_duckdb: Path) -> Path:
     and starts afresh if anything differs, so a stale copy costs a parse,
     never a wrong build.
     """
-    key = f"{build_duckdb.resolve()}|{os.environ.get('ONE_CLICK_DUCKDB_MEMORY_LIMIT', '')}"
+    key = f"{build_duckdb.resolve()}|{memory_limit}"
     return PARTIAL_PARSE_CACHE / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.msgpack"
 
 
@@ -243,17 +245,22 @@ def run_dbt(
     paths: Paths,
     command: Sequence[str] = ("build",),
     extra_args: Sequence[str] = (),
+    memory_limit: str | None = None,
 ) -> BuildReport:
     """Invoke dbt with the run's raw directory and warehouse file; never raises for a failed node.
 
     Works from the project root whatever the caller's directory, because dbt
     resolves `dbt_project.yml`, `profiles.yml` and relative paths from there.
+    *memory_limit* (DuckDB's spelling, e.g. ``1536MB``) replaces the
+    profile's default budget for this invocation; a budget the user set in
+    ONE_CLICK_DUCKDB_MEMORY_LIMIT wins over both.
     """
     paths.build_duckdb.parent.mkdir(parents=True, exist_ok=True)
     log.info(
         "dbt %s (raw: %s, build file: %s)", " ".join(command), paths.raw_dir, paths.build_duckdb
     )
-    outcome, lines, write_error = _invoke(paths, _dbt_args(command, extra_args))
+    environment = _dbt_environment(paths, memory_limit)
+    outcome, lines, write_error = _invoke(paths, _dbt_args(command, extra_args), environment)
     return _report(outcome, lines, write_error, paths.build_duckdb)
 
 
@@ -272,8 +279,8 @@ def _dbt_args(command: Sequence[str], extra_args: Sequence[str]) -> list[str]:
     ]
 
 
-def _dbt_environment(paths: Paths) -> dict[str, str]:
-    return {
+def _dbt_environment(paths: Paths, memory_limit: str | None = None) -> dict[str, str]:
+    environment = {
         ENV_RAW_DIR: str(paths.raw_dir.resolve()),
         ENV_DUCKDB: str(paths.duckdb.resolve()),
         ENV_BUILD_DUCKDB: str(paths.build_duckdb.resolve()),
@@ -284,19 +291,27 @@ def _dbt_environment(paths: Paths) -> dict[str, str]:
         # connection _open_ahead holds spares the reopening meanwhile
         "ONE_CLICK_DBT_KEEP_OPEN": "false",
     }
+    if memory_limit and not os.environ.get(ENV_DUCKDB_MEMORY_LIMIT):
+        environment[ENV_DUCKDB_MEMORY_LIMIT] = memory_limit
+    return environment
 
 
-def _invoke(paths: Paths, args: list[str]) -> tuple[Any, list[tuple[str, str]] | None, str | None]:
+def _invoke(
+    paths: Paths, args: list[str], environment: dict[str, str]
+) -> tuple[Any, list[tuple[str, str]] | None, str | None]:
     """Run dbt in-process from the project root: its result, console lines and write error."""
     from dbt.cli.main import dbtRunner  # heavy import, only when a build runs
 
-    saved_parse = _saved_parse(paths.build_duckdb)
+    memory_limit = environment.get(
+        ENV_DUCKDB_MEMORY_LIMIT, os.environ.get(ENV_DUCKDB_MEMORY_LIMIT, "")
+    )
+    saved_parse = _saved_parse(paths.build_duckdb, memory_limit)
     _restore_parse(saved_parse)
     held = _open_ahead(paths.build_duckdb.resolve())  # the path dbt gets, for DuckDB to match
     cwd = Path.cwd()
     try:
         os.chdir(PROJECT_ROOT)
-        with _environment(_dbt_environment(paths)):
+        with _environment(environment):
             outcome = dbtRunner().invoke(args)
     finally:
         os.chdir(cwd)

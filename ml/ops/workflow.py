@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from ml.config import DATA_DIR, ENV_RAW_DIR, ENV_SAMPLE_DIR, ML_SCHEMA, Paths, keep_versions
+from ml.config import (
+    AFTER_ML_DUCKDB_MEMORY_LIMIT,
+    DATA_DIR,
+    ENV_RAW_DIR,
+    ENV_SAMPLE_DIR,
+    ML_SCHEMA,
+    Paths,
+    keep_versions,
+)
 from ml.contracts.ml_tables import TABLES
 from ml.contracts.sql import quote_identifier, quote_literal
 from ml.model.progress import timed_stage
@@ -91,7 +99,9 @@ def carry_over_ml_history(build: Path, published: Path) -> int:
 
 def build_after_ml(paths: Paths) -> None:
     """Build and test the models on the ML output (segments, drivers, offers)."""
-    report = run_dbt(paths, ("build", "--selector", "after_ml"))
+    report = run_dbt(
+        paths, ("build", "--selector", "after_ml"), memory_limit=AFTER_ML_DUCKDB_MEMORY_LIMIT
+    )
     if not report.success:
         raise WarehouseBuildError(
             "dbt build of the ML-dependent models failed:\n  - " + "\n  - ".join(report.problems)

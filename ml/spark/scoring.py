@@ -188,8 +188,21 @@ def _long_shap(wide: DataFrame, run_id: str, columns: MartColumns) -> DataFrame:
         f"stack({len(entries)}, {', '.join(entries)}) "
         "as (feature, feature_value, feature_value_num, shap_value)"
     )
+    # The driver ranks (shap_rank, ...) stay null: the segment models rank
+    # such runs themselves (int_risk_drivers_ranked).
+    produced = {
+        "run_id",
+        "customer_id",
+        "feature",
+        "feature_value",
+        "feature_value_num",
+        "shap_value",
+    }
     return wide.select(f.lit(run_id).alias("run_id"), "customer_id", f.expr(stack)).selectExpr(
-        *[f"cast({name} as {spark_type(kind)}) as {name}" for name, kind in _columns("shap_values")]
+        *[
+            f"cast({name if name in produced else 'null'} as {spark_type(kind)}) as {name}"
+            for name, kind in _columns("shap_values")
+        ]
     )
 
 

@@ -7,6 +7,8 @@
 {%- set numeric = numeric_features() %}
 {%- set categorical = categorical_features() %}
 {%- set actionable = actionable_features() %}
+{%- set actionable_list = "'" ~ actionable | join("', '") ~ "'" %}
+{%- set feature_list = "'" ~ (numeric + categorical) | join("', '") ~ "'" %}
 
 with
 
@@ -52,7 +54,10 @@ reasoned_features as (
 
 -- The latest run's rows, picked by run id (a filter, not a join of 16 M
 -- rows at a million customers); they carry the customer's value of the
--- feature as the model saw it, so the mart need not be joined back.
+-- feature as the model saw it, so the mart need not be joined back, and the
+-- feature's rank by SHAP among all and among actionable features, ranked
+-- when the SHAP values were computed. A driver pushes toward decline
+-- (positive SHAP) and has a reason.
 latest_shap as (
     select
         shap.customer_id,
@@ -60,8 +65,9 @@ latest_shap as (
         shap.shap_value,
         shap.feature_value,
         shap.feature_value_num,
-        shap.feature in ({{ "'" ~ actionable | join("', '") ~ "'" }})
-            as is_actionable,
+        shap.shap_rank,
+        shap.actionable_shap_rank,
+        shap.feature in ({{ actionable_list }}) as is_actionable,
         shap.shap_value > 0
         and shap.feature in (
             select reasoned_features.feature from reasoned_features
@@ -69,19 +75,69 @@ latest_shap as (
     from shap
     where
         shap.run_id in (select latest_run.run_id from latest_run)
-        and shap.feature in (
-            {{ "'" ~ (numeric + categorical) | join("', '") ~ "'" }}
+        and shap.feature in ({{ feature_list }})
+),
+
+-- Ranked by SHAP (largest first, ties by name), a customer's positive
+-- features come first, so when each of them is a driver the written rank is
+-- the driver rank, and likewise among the actionable ones. The customers
+-- for whom that does not hold are ranked here instead (usually none): a
+-- positive feature without a reason, ranks not written (a run scored on
+-- Spark or written before the ranks were) or written for other actionable
+-- features. These two CTEs read the source again rather than `latest_shap`:
+-- DuckDB keeps a CTE read by several others in memory, 16 M rows here.
+customers_to_rank as (
+    select distinct shap_checked.customer_id
+    from {{ ref('stg_ml__shap_values') }} as shap_checked
+    where
+        shap_checked.run_id in (select latest_run.run_id from latest_run)
+        and shap_checked.feature in ({{ feature_list }})
+        and (
+            shap_checked.shap_rank is null
+            or (
+                shap_checked.shap_value > 0
+                and shap_checked.feature not in (
+                    select reasoned_features.feature from reasoned_features
+                )
+            )
+            or (
+                shap_checked.feature in ({{ actionable_list }})
+                and shap_checked.actionable_shap_rank is null
+            )
+            or (
+                shap_checked.feature not in ({{ actionable_list }})
+                and shap_checked.actionable_shap_rank is not null
+            )
         )
 ),
 
--- Ranks first, on narrow rows, and only over the drivers (positive SHAP
--- toward decline, with a reason): the window's sort is most of this model's
--- cost at a million customers, and about half the rows are not drivers. In
--- descending SHAP order a driver's position is its rank, and the actionable
--- drivers counted up to it give its rank among the actionable ones.
-ranked_drivers as (
+rows_to_rank as (
     select
-        *,
+        shap_again.customer_id,
+        shap_again.feature,
+        shap_again.shap_value,
+        shap_again.feature in ({{ actionable_list }}) as is_actionable
+    -- joined, not filtered with `in (...)`: DuckDB then builds its hash
+    -- table on the few customers, not on millions of rows
+    from customers_to_rank
+    inner join {{ ref('stg_ml__shap_values') }} as shap_again
+        on customers_to_rank.customer_id = shap_again.customer_id
+    where
+        shap_again.run_id in (select latest_run.run_id from latest_run)
+        and shap_again.shap_value > 0
+        and shap_again.feature in (
+            select reasoned_features.feature from reasoned_features
+        )
+        and shap_again.feature in ({{ feature_list }})
+),
+
+-- In descending SHAP order a driver's position is its rank, and the
+-- actionable drivers counted up to it give its rank among the actionable
+-- ones.
+ranked_here as (
+    select
+        customer_id,
+        feature,
         row_number() over by_customer as driver_rank,
         case
             when is_actionable
@@ -96,22 +152,32 @@ ranked_drivers as (
                         rows between unbounded preceding and current row
                     ) as bigint)
         end as actionable_driver_rank
-    from latest_shap
-    where is_driver
+    from rows_to_rank
     window by_customer as (
         partition by customer_id order by shap_value desc, feature asc
     )
 ),
 
 ranked as (
-    select * from ranked_drivers
-    union all
     select
-        *,
-        cast(null as bigint) as driver_rank,
-        cast(null as bigint) as actionable_driver_rank
+        latest_shap.*,
+        case
+            when ranked_here.customer_id is not null
+                then ranked_here.driver_rank
+            when latest_shap.is_driver
+                then cast(latest_shap.shap_rank as bigint)
+        end as driver_rank,
+        case
+            when ranked_here.customer_id is not null
+                then ranked_here.actionable_driver_rank
+            when latest_shap.is_driver and latest_shap.is_actionable
+                then cast(latest_shap.actionable_shap_rank as bigint)
+        end as actionable_driver_rank
     from latest_shap
-    where not is_driver
+    left join ranked_here
+        on
+            latest_shap.customer_id = ranked_here.customer_id
+            and latest_shap.feature = ranked_here.feature
 ),
 
 -- High or low against the population median (numeric), the label

@@ -43,22 +43,50 @@ at_risk_drivers as (
         and drivers.actionable_driver_rank is not null
 ),
 
-eligible_offers as (
+consents as (
+    select true as allows_messages
+    union all
+    select false as allows_messages
+),
+
+-- The offer each driver gets depends only on the driver, its level and
+-- the customer's consent: chosen once per combination in the catalogue (a
+-- handful of rows), not by a window over every at-risk customer's drivers.
+-- No consent recorded counts as none.
+best_offers as (
     select
-        at_risk_drivers.*,
+        catalogue.driver,
+        catalogue.driver_level,
+        consents.allows_messages,
         catalogue.offer_code,
         catalogue.channel,
         catalogue.offer_{{ reason_language() }} as offer,
         row_number() over (
-            partition by at_risk_drivers.customer_id, at_risk_drivers.driver
+            partition by
+                catalogue.driver,
+                catalogue.driver_level,
+                consents.allows_messages
             order by catalogue.priority asc, catalogue.offer_code asc
         ) as choice
+    from catalogue
+    cross join consents
+    where consents.allows_messages or catalogue.channel = 'site'
+),
+
+eligible_offers as (
+    select
+        at_risk_drivers.*,
+        best_offers.offer_code,
+        best_offers.channel,
+        best_offers.offer,
+        best_offers.choice
     from at_risk_drivers
-    inner join catalogue
+    inner join best_offers
         on
-            at_risk_drivers.driver = catalogue.driver
-            and at_risk_drivers.driver_level = catalogue.driver_level
-    where at_risk_drivers.allow_messages or catalogue.channel = 'site'
+            at_risk_drivers.driver = best_offers.driver
+            and at_risk_drivers.driver_level = best_offers.driver_level
+            and coalesce(at_risk_drivers.allow_messages, false)
+            = best_offers.allows_messages
 ),
 
 ranked as (
