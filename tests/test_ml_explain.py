@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import VotingClassifier
 
 from ml.contracts.features import mart_columns
+from ml.contracts.ml_tables import TABLES
 from ml.io.mart import model_inputs
 from ml.model import explanation as explain_module
 from ml.model.candidates import PREP_STEP, FeatureSpec, get_family
@@ -165,16 +166,7 @@ def test_shap_table_has_one_row_per_customer_and_feature() -> None:
         explanation, x, ids, "run-1", chunk_customers=37, actionable=frozenset({"tenure_days"})
     ).frame()
     assert len(table) == len(x) * x.shape[1]
-    assert list(table.columns) == [
-        "run_id",
-        "customer_id",
-        "feature",
-        "feature_value",
-        "feature_value_num",
-        "shap_value",
-        "shap_rank",
-        "actionable_shap_rank",
-    ]
+    assert list(table.columns) == [column.name for column in TABLES["shap_values"].columns]
     assert table.groupby("customer_id").size().eq(x.shape[1]).all()
     row = table[(table["customer_id"] == 500) & (table["feature"] == "tenure_days")].iloc[0]
     assert row["feature_value_num"] == x["tenure_days"].iloc[0]

@@ -70,6 +70,10 @@ class SparkScoreResult:
     explained: bool
 
 
+# The shap_values columns one stacked row carries per feature.
+_STACKED = ("feature", "feature_value", "feature_value_num", "shap_value")
+
+
 def _columns(table: str) -> list[tuple[str, str]]:
     """(name, DuckDB type) of each column of ml.*table*, in write order."""
     return [(c.name, c.sql_type) for c in TABLES[table].columns]
@@ -184,20 +188,10 @@ def _long_shap(wide: DataFrame, run_id: str, columns: MartColumns) -> DataFrame:
             "cast(null as double)" if name in columns.categorical else f"cast(value_{i} as double)"
         )
         entries.append(f"{literal}, value_{i}, {number}, shap_{i}")
-    stack = (
-        f"stack({len(entries)}, {', '.join(entries)}) "
-        "as (feature, feature_value, feature_value_num, shap_value)"
-    )
+    stack = f"stack({len(entries)}, {', '.join(entries)}) as ({', '.join(_STACKED)})"
     # The driver ranks (shap_rank, ...) stay null: the segment models rank
     # such runs themselves (int_risk_drivers_ranked).
-    produced = {
-        "run_id",
-        "customer_id",
-        "feature",
-        "feature_value",
-        "feature_value_num",
-        "shap_value",
-    }
+    produced = {"run_id", "customer_id", *_STACKED}
     return wide.select(f.lit(run_id).alias("run_id"), "customer_id", f.expr(stack)).selectExpr(
         *[
             f"cast({name if name in produced else 'null'} as {spark_type(kind)}) as {name}"
