@@ -7,6 +7,8 @@ build's manifest (in run_results.json order, so each reads what it read in
 the build) as `create temp table ... as` (or a table in the file with
 `--persist`, which adds DuckDB's cost of writing it), and prints the CPU
 seconds of each statement (user + system of this process) and their sum.
+A staging model's landing pre-hook (its file copied into a temporary table)
+runs first and counts in the model's time.
 
     python bench/warehouse_sql_replay.py data/dev/warehouse/build/one_click.duckdb data/dev/target
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import resource
 import shutil
 import tempfile
@@ -36,9 +39,33 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def statements(target: Path, select: str = "") -> list[tuple[str, str]]:
-    """(unique_id, SQL) of each model and data test the build ran, in its order; views left out."""
-    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+# A staging model's pre-hook that copies its export file into a temporary
+# table first (macros/stage_export_file.sql: land_export_rows).
+LANDING_HOOK = re.compile(r"land_export_rows\('(\w+)'\)")
+
+
+def landing_statements(manifest: dict, node: dict) -> list[str]:
+    """The statements of *node*'s landing pre-hook, as DuckDB runs them; none for other nodes."""
+    out = []
+    for hook in node["config"].get("pre-hook", []):
+        match = LANDING_HOOK.search(hook["sql"])
+        if match:
+            table = match.group(1)
+            source = manifest["sources"][f"source.one_click.shop_export.{table}"]
+            out += [
+                "set session preserve_insertion_order = true",
+                f'create or replace temporary table "{table}__landed" as '
+                f"select * from {source['relation_name']}",
+                "reset session preserve_insertion_order",
+            ]
+    return out
+
+
+def statements(target: Path, select: str = "") -> list[tuple[str, list[str], str]]:
+    """(unique_id, landing statements, SQL) of each model and data test the build ran, in its
+    order; views left out."""
+    manifest = json.loads((target / "manifest.json").read_text())
+    nodes = manifest["nodes"]
     order = [
         r["unique_id"] for r in json.loads((target / "run_results.json").read_text())["results"]
     ]
@@ -53,7 +80,7 @@ def statements(target: Path, select: str = "") -> list[tuple[str, str]]:
             continue
         if node["resource_type"] == "model" and node["config"]["materialized"] == "view":
             continue
-        out.append((unique_id, node["compiled_code"]))
+        out.append((unique_id, landing_statements(manifest, node), node["compiled_code"]))
     return out
 
 
@@ -68,8 +95,10 @@ def replay(build_file: Path, target: Path, persist: bool, select: str) -> dict[s
         # as the models' pre-hooks set it (macros/insertion_order.sql)
         con.execute("set preserve_insertion_order = false")
         kind = "table" if persist else "temp table"
-        for unique_id, sql in statements(target, select):
+        for unique_id, landing, sql in statements(target, select):
             started, wall = cpu_seconds(), time.perf_counter()
+            for statement in landing:
+                con.execute(statement)
             con.execute(f"create or replace {kind} replayed as {sql}")
             times[unique_id] = round(cpu_seconds() - started, 3)
             log.info("%6.2f s CPU %6.2f s wall  %s", times[unique_id], time.perf_counter() - wall,

@@ -3,9 +3,16 @@
 -- pair, saying which file has the id and which lacks it. One test (each
 -- file's ids read once, one aggregate) instead of one per file and direction:
 -- each file sets its bit in `files`, so an id in every file has all bits.
+-- The monthly files' ids are read from their period pivots, one row per
+-- customer, rather than from their staging rows (three and two per
+-- customer): the same ids, since both leave out an id that did not parse.
 {{ config(store_failures=true) }}
 
 {%- set files = export_files() %}
+{%- set one_row_per_customer = {
+    'stg_shop_export__monthly_revenues': 'int_revenues_pivoted_to_periods',
+    'stg_shop_export__monthly_minutes': 'int_minutes_pivoted_to_periods',
+} %}
 
 with
 
@@ -14,7 +21,7 @@ ids as (
         select
             customer_id,
             {{ 2 ** loop.index0 }} as file_bit
-        from {{ ref(model) }}
+        from {{ ref(one_row_per_customer.get(model, model)) }}
         {{ "union all" if not loop.last }}
     {%- endfor %}
 ),

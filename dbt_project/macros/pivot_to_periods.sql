@@ -9,6 +9,11 @@
                    for the period code
     summary:       one more aggregate over the customer's rows, with its alias
 
+    Each customer's rows are also counted per period (`n_rows_<period>`) and
+    outside `periods` (`n_rows_other_periods`, unknown labels included): the
+    test one_row_per_period checks these counts, so the file's rows are
+    grouped once, here, rather than again in the test.
+
     An id that did not parse is null in staging: assert_export_numbers_are_valid
     names it, and it stays out of the pivot and of every later model. -#}
 {% macro pivot_to_periods(staging_model, periods, values, summary) -%}
@@ -28,6 +33,18 @@ pivoted as (
                     as {{ name | replace('{period}', period) }},
             {%- endfor %}
         {%- endfor %}
+        {%- for period in periods %}
+            count(case when period = '{{ period }}' then 1 end)
+                as n_rows_{{ period }},
+        {%- endfor %}
+        count(
+            case
+                when
+                    period is null
+                    or period not in ('{{ periods | join("', '") }}')
+                    then 1
+            end
+        ) as n_rows_other_periods,
         {{ summary }}
     from by_period
     group by customer_id

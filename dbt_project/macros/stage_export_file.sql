@@ -9,18 +9,23 @@
       its canonical label by one hash join per field on the label_map seed
       (`labels`: {field: raw column}), not a lookup per row;
     * the file's name (each source table is one known file, so no per-row
-      path is read and parsed) and line of every row: the reader's row
-      number (`with ordinality` in the source), the header being line 1.
+      path is read and parsed) and line of every row: its position in the
+      file (`export_rows` below), the header being line 1.
     `outputs`: the model's leading columns in order, each a number of
     `numbers` (parsed), a column of `checked`, or (name, expression); the
     row's `invalid_values`, `source_file`, `source_line` and `loaded_at`
     follow. The id column is always `id` in the export. -#}
 {% macro stage_export_file(table, columns, numbers, outputs, labels={}) %}
 
+{{ config(
+    pre_hook="{{ land_export_rows('" ~ table ~ "') }}",
+    post_hook="{{ drop_landed_export_rows('" ~ table ~ "') }}",
+) }}
+
 with
 
 source as (
-    select * from {{ source('shop_export', table) }}
+    {{ export_rows(table) }}
 ),
 {%- for field in labels %}
 
@@ -92,4 +97,73 @@ select * from recoded
             value, 'period_raw',
         ],
     )) }}
+{%- endmacro %}
+
+
+{#- The rows of one export file, each with `ordinality`: its position in
+    the file (1 for the first row after the header).
+    DuckDB: its CSV reader numbers no rows, and `with ordinality` on the read
+    makes the whole model (parsing, label joins, writing the table) one
+    single-threaded pipeline: at 10 M customers, most of a staging model's
+    time. So the model's pre-hook (land_export_rows) copies the file, as
+    read, into a temporary table, keeping insertion order for that one
+    statement: DuckDB reads and inserts in parallel and still stores the rows
+    in file order, so a row's `rowid` less the first row's is its position
+    (rows a transaction has not committed yet, as in a dbt hook, number from
+    2^55). The model then runs in parallel on that table; the post-hook drops
+    it.
+    Spark: the landing view numbers the rows (macros/adapters/spark_landing.sql). -#}
+{% macro export_rows(table) -%}
+    {{ return(adapter.dispatch('export_rows', 'one_click')(table)) }}
+{%- endmacro %}
+
+{% macro default__export_rows(table) -%}
+    {#- source() here also records the model's dependency on the file -#}
+    {%- set landed = landed_export_rows(source('shop_export', table)) -%}
+    select
+        landed.*,
+        landed.rowid - first_row.rowid + 1 as ordinality
+    from {{ landed }} as landed
+    cross join (select min(rowid) as rowid from {{ landed }}) as first_row
+{%- endmacro %}
+
+{% macro spark__export_rows(table) -%}
+    select * from {{ source('shop_export', table) }}
+{%- endmacro %}
+
+{#- The temporary table that holds one file's rows on DuckDB: private to
+    the dbt thread's connection, so two models landing at once never meet. -#}
+{% macro landed_export_rows(file) -%}
+    temp.main.{{ adapter.quote(file.identifier ~ '__landed') }}
+{%- endmacro %}
+
+{#- Pre-hook: the file's rows into landed_export_rows, in file order. The
+    session setting overrides, for this statement only, the global one the
+    folder's hooks set (macros/insertion_order.sql), so a model running on
+    the other thread cannot unorder it. -#}
+{% macro land_export_rows(table) -%}
+    {{ return(adapter.dispatch('land_export_rows', 'one_click')(table)) }}
+{%- endmacro %}
+
+{% macro default__land_export_rows(table) -%}
+    {%- set file = source('shop_export', table) -%}
+    set session preserve_insertion_order = true;
+    create or replace temporary table {{ landed_export_rows(file) }} as
+        select * from {{ file }};
+    reset session preserve_insertion_order
+{%- endmacro %}
+
+{% macro spark__land_export_rows(table) -%}
+{%- endmacro %}
+
+{#- Post-hook: the landed rows are not needed once staged. -#}
+{% macro drop_landed_export_rows(table) -%}
+    {{ return(adapter.dispatch('drop_landed_export_rows', 'one_click')(table)) }}
+{%- endmacro %}
+
+{% macro default__drop_landed_export_rows(table) -%}
+    drop table if exists {{ landed_export_rows(source('shop_export', table)) }}
+{%- endmacro %}
+
+{% macro spark__drop_landed_export_rows(table) -%}
 {%- endmacro %}

@@ -20,7 +20,8 @@
         ordered by the split's byte offset in the file
         (`_metadata.file_block_start`) and, inside a split, by
         monotonically_increasing_id() (increasing in reading order within a
-        partition). This equals DuckDB's `with ordinality` for files without
+        partition). This equals DuckDB's numbering (export_rows in
+        macros/stage_export_file.sql) for files without
         blank lines or line breaks inside quoted values (the export has
         neither); it sorts the file's rows once, in one partition.
     CRLF line ends and a byte-order mark need no option: Spark's reader

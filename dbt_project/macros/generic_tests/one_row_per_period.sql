@@ -1,97 +1,69 @@
-{#- Fails with every customer of `customers` that has not exactly one row per
-    period of `periods` in the tested model (a missing month, a repeated
-    month), and with every row whose period is not one of `periods`; on
-    staging models with the file and lines of the customer's rows. -#}
-{% test one_row_per_period(model, column_name, period_column, periods, customers) %}
+{#- Fails with every customer that has not exactly one row per period of
+    `periods` in a monthly export file (a missing month, a repeated month, a
+    row whose period is not one of `periods`), with the file and lines of
+    that customer's rows.
 
-{%- set lines = has_source_lines(model) %}
+    Tested on the file's period pivot (`model`, macros/pivot_to_periods.sql),
+    which counts each customer's rows per period as it groups them
+    (`n_rows_<period>`, `n_rows_other_periods`): checking the counts reads
+    one narrow row per customer instead of grouping the file's rows a second
+    time. `rows_of` is the staging model of the file, read only for the few
+    failing customers' lines.
+
+    A customer with no row at all in the file is not in the pivot:
+    assert_customer_ids_agree_across_export_files reports it, naming both
+    files. A row whose id did not parse is not in the pivot either:
+    assert_export_numbers_are_valid names it with its file and line. -#}
+{% test one_row_per_period(model, column_name, periods, rows_of) %}
 
 with
 
--- A row whose id did not parse has a null id: assert_export_numbers_are_valid
--- names it with its file and line, so it is not counted here a second time.
-customers as (
-    select distinct customer_id from {{ customers }}
-    where customer_id is not null
-),
-
--- Counts only: the file and lines are looked up below for the failing
--- customers alone, not aggregated (a top-5 list and a text) for every one.
-rows_per_period as (
+failing as (
     select
         {{ column_name }} as customer_id,
         {%- for period in periods %}
-        count(*) filter (where {{ period_column }} = '{{ period }}')
-            as n_{{ period }},
+        n_rows_{{ period }},
         {%- endfor %}
-        count(*) filter (
-            where {{ period_column }} not in ('{{ periods | join("', '") }}')
-                or {{ period_column }} is null
-        ) as n_other_periods
+        n_rows_other_periods
     from {{ model }}
-    where {{ column_name }} is not null
-    group by 1
-),
-
-counted as (
-    select
-        coalesce(customers.customer_id, rows_per_period.customer_id)
-            as customer_id,
-        {%- for period in periods %}
-        coalesce(rows_per_period.n_{{ period }}, 0) as n_{{ period }},
-        {%- endfor %}
-        coalesce(rows_per_period.n_other_periods, 0) as n_other_periods
-    from customers
-    full outer join rows_per_period
-        on customers.customer_id = rows_per_period.customer_id
-),
-
-failing as (
-    select * from counted
     where
-        n_other_periods > 0
+        n_rows_other_periods > 0
         {%- for period in periods %}
-        or n_{{ period }} != 1
+        or n_rows_{{ period }} != 1
         {%- endfor %}
 ),
-{%- if lines %}
 
 failing_lines as (
-    {{ source_lines_of(model, [column_name], 'failing', ['customer_id']) }}
+    {{ source_lines_of(rows_of, ['customer_id'], 'failing') }}
 ),
-{%- endif %}
 
 final as (
     select
         failing.customer_id,
         {%- for period in periods %}
-        failing.n_{{ period }},
+        failing.n_rows_{{ period }} as n_{{ period }},
         {%- endfor %}
-        failing.n_other_periods,
-        {%- if lines %}
+        failing.n_rows_other_periods as n_other_periods,
         failing_lines.source_file,
         failing_lines.source_lines,
-        {%- endif %}
         'id ' || failing.customer_id
         || ': ' || concat_ws('; '
             {%- for period in periods %},
-            case failing.n_{{ period }}
+            case failing.n_rows_{{ period }}
                 when 1 then null
                 when 0 then 'no row for {{ period }}'
-                else failing.n_{{ period }} || ' rows for {{ period }}'
+                else failing.n_rows_{{ period }} || ' rows for {{ period }}'
             end
             {%- endfor %},
-            case when failing.n_other_periods > 0
-                then failing.n_other_periods
+            case when failing.n_rows_other_periods > 0
+                then failing.n_rows_other_periods
                 || ' row(s) with an unknown period'
             end
         ) || ' (expected one row per period: {{ periods | join(", ") }})'
             as problem
     from failing
-    {%- if lines %}
     left join failing_lines
         on failing.customer_id = failing_lines.customer_id
-    {%- endif %}
 )
 
 select * from final

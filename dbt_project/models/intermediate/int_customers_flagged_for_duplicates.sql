@@ -146,9 +146,17 @@ candidate_groups as (
     from candidates
 ),
 
+-- The record's attributes and line, not all of staging: the raw labels,
+-- `invalid_values` and `loaded_at` stay in stg_shop_export__customers (same
+-- `source_line`). Every column written here is written again for every
+-- customer, and text columns cost the most to write.
 grouped as (
     select
-        customers.*,
+        customers.customer_id,
+        {%- for attribute in customer_attributes %}
+            customers.{{ attribute }},
+        {%- endfor %}
+        customers.source_line,
         {%- for period in revenue_periods() %}
             revenues.revenue_{{ period }},
             revenues.revenue_{{ period }}_raw,

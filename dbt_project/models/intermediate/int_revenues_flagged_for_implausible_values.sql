@@ -42,9 +42,16 @@ population as (
     from {{ ref('int_revenues_pivoted_to_periods') }}
 ),
 
+-- The pivot's values, lines and zero months (not its row counts, which its
+-- test one_row_per_period has checked).
 with_history as (
     select
-        revenues.*,
+        revenues.customer_id,
+        {%- for period in periods %}
+            revenues.revenue_{{ period }}_raw,
+            revenues.source_line_{{ period }},
+        {%- endfor %}
+        revenues.n_zero_revenue_months,
         {%- for period in periods %}
             {%- set others = periods | reject('equalto', period) | list %}
             population.median_{{ period }} as population_median_{{ period }},

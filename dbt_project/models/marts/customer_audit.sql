@@ -16,8 +16,9 @@ revenues as (
 {%- set record_reasons = [
     (
         'repeated_id', 'excluded', 'n_records_with_id > 1',
-        "'id appears ' || n_records_with_id || ' times in ' || source_file
-        || '; every copy is kept out of the mart'",
+        "'id appears ' || n_records_with_id || ' times in "
+        ~ export_file_name('market_file')
+        ~ "; every copy is kept out of the mart'",
     ),
     (
         'possible_duplicate', 'flagged',
@@ -34,7 +35,7 @@ revenues as (
             customer_id,
             '{{ reason }}' as reason,
             '{{ action }}' as action,
-            source_file,
+            '{{ export_file_name('market_file') }}' as source_file,
             source_line,
             cast(null as string) as period,
             cast(null as double) as raw_value,
