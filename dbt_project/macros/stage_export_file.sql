@@ -10,22 +10,27 @@
       (`labels`: {field: raw column}), not a lookup per row;
     * the file's name (each source table is one known file, so no per-row
       path is read and parsed) and line of every row: its position in the
-      file (`export_rows` below), the header being line 1.
+      file (`export_rows` below), the header being line 1; `landed`: number
+      the rows in a landed copy of the file rather than as read (see there).
     `outputs`: the model's leading columns in order, each a number of
     `numbers` (parsed), a column of `checked`, or (name, expression); the
     row's `invalid_values`, `source_file`, `source_line` and `loaded_at`
     follow. The id column is always `id` in the export. -#}
-{% macro stage_export_file(table, columns, numbers, outputs, labels={}) %}
+{% macro stage_export_file(
+    table, columns, numbers, outputs, labels={}, landed=false
+) %}
 
+{%- if landed %}
 {{ config(
     pre_hook="{{ land_export_rows('" ~ table ~ "') }}",
     post_hook="{{ drop_landed_export_rows('" ~ table ~ "') }}",
 ) }}
+{%- endif %}
 
 with
 
 source as (
-    {{ export_rows(table) }}
+    {{ export_rows(table, landed) }}
 ),
 {%- for field in labels %}
 
@@ -85,7 +90,9 @@ select * from recoded
 
 {#- A monthly file (market_money.csv, market_time.csv): id, period and one
     number per row; `value` is the number's English name, `header` its
-    column in the file, `kind` as in macros/parse_numbers.sql. -#}
+    column in the file, `kind` as in macros/parse_numbers.sql. Landed first
+    (export_rows): a row per customer and month, and its chain (pivot,
+    implausible revenue, duplicates, mart) is the build's longest. -#}
 {% macro stage_monthly_export_file(table, header, value, kind) %}
     {{ return(stage_export_file(
         table,
@@ -96,38 +103,47 @@ select * from recoded
             'customer_id', ('period', 'period_labels.canonical_label'),
             value, 'period_raw',
         ],
+        landed=true,
     )) }}
 {%- endmacro %}
 
 
 {#- The rows of one export file, each with `ordinality`: its position in
     the file (1 for the first row after the header).
-    DuckDB: its CSV reader numbers no rows, and `with ordinality` on the read
-    makes the whole model (parsing, label joins, writing the table) one
-    single-threaded pipeline: at 10 M customers, most of a staging model's
-    time. So the model's pre-hook (land_export_rows) copies the file, as
-    read, into a temporary table, keeping insertion order for that one
-    statement: DuckDB reads and inserts in parallel and still stores the rows
-    in file order, so a row's `rowid` less the first row's is its position
-    (rows a transaction has not committed yet, as in a dbt hook, number from
-    2^55). The model then runs in parallel on that table; the post-hook drops
-    it.
+    DuckDB's CSV reader numbers no rows; `with ordinality` on the read does,
+    but makes the whole model (parsing, label joins, writing the table) one
+    single-threaded pipeline. That is cheapest in CPU, so the one-row-per-
+    customer files are numbered as read. A `landed` file is copied first, as
+    read, into a temporary table by the model's pre-hook (land_export_rows),
+    keeping insertion order for that one statement: DuckDB reads and inserts
+    in parallel and still stores the rows in file order, so a row's `rowid`
+    less the first row's is its position (rows a transaction has not
+    committed yet, as in a dbt hook, number from 2^55). The model then runs
+    on every core; the post-hook drops the copy. The copy costs CPU (about
+    a third more for the model) and pays where the model is on the build's
+    longest chain and often runs alone: at 10 M customers the revenue
+    file's model went from 16 to 12.5 s.
     Spark: the landing view numbers the rows (macros/adapters/spark_landing.sql). -#}
-{% macro export_rows(table) -%}
-    {{ return(adapter.dispatch('export_rows', 'one_click')(table)) }}
+{% macro export_rows(table, landed=false) -%}
+    {{ return(adapter.dispatch('export_rows', 'one_click')(table, landed)) }}
 {%- endmacro %}
 
-{% macro default__export_rows(table) -%}
+{% macro default__export_rows(table, landed) -%}
     {#- source() here also records the model's dependency on the file -#}
-    {%- set landed = landed_export_rows(source('shop_export', table)) -%}
+    {%- set file = source('shop_export', table) -%}
+    {%- if landed -%}
+    {%- set copy = landed_export_rows(file) -%}
     select
         landed.*,
         landed.rowid - first_row.rowid + 1 as ordinality
-    from {{ landed }} as landed
-    cross join (select min(rowid) as rowid from {{ landed }}) as first_row
+    from {{ copy }} as landed
+    cross join (select min(rowid) as rowid from {{ copy }}) as first_row
+    {%- else -%}
+    select * from {{ file }} with ordinality
+    {%- endif -%}
 {%- endmacro %}
 
-{% macro spark__export_rows(table) -%}
+{% macro spark__export_rows(table, landed) -%}
     select * from {{ source('shop_export', table) }}
 {%- endmacro %}
 
