@@ -1,7 +1,8 @@
 {#- The body of a period pivot: one row per customer and one column per
     period and value, from a staging model with one row per customer and
-    period. Portable conditional aggregates (no engine-specific PIVOT), so the
-    columns are fixed by `periods` whatever the export holds.
+    period. Aggregates with a FILTER clause (DuckDB and Spark alike; no
+    engine-specific PIVOT), so the columns are fixed by `periods` whatever
+    the export holds.
 
     staging_model: the model to pivot (columns customer_id, period, values)
     periods:       the period codes, oldest first (macros/periods.sql)
@@ -29,22 +30,18 @@ pivoted as (
         customer_id,
         {%- for period in periods %}
             {%- for column, name in values %}
-                max(case when period = '{{ period }}' then {{ column }} end)
+                max({{ column }}) filter (where period = '{{ period }}')
                     as {{ name | replace('{period}', period) }},
             {%- endfor %}
         {%- endfor %}
         {%- for period in periods %}
-            count(case when period = '{{ period }}' then 1 end)
+            count(*) filter (where period = '{{ period }}')
                 as n_rows_{{ period }},
         {%- endfor %}
-        count(
-            case
-                when
-                    period is null
-                    or period not in ('{{ periods | join("', '") }}')
-                    then 1
-            end
-        ) as n_rows_other_periods,
+        count(*)
+        {%- for period in periods %}
+            - count(*) filter (where period = '{{ period }}')
+        {%- endfor %} as n_rows_other_periods,
         {{ summary }}
     from by_period
     group by customer_id
