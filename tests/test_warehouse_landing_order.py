@@ -27,7 +27,7 @@ def large_monthly_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("landing") / "market_money.csv"
     with duckdb.connect() as con:
         con.execute(
-            f"copy (select range as id, 'текущий_месяц' as \"Период\", range * 1.5 as \"Выручка\""
+            f'copy (select range as id, \'текущий_месяц\' as "Период", range * 1.5 as "Выручка"'
             f" from range({ROWS})) to '{path}' (header, delimiter ',')"
         )
     return path
