@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from ml.config import AFTER_ML_DUCKDB_MEMORY_LIMIT
+from ml.config import AFTER_ML_DUCKDB_MEMORY_LIMIT, ENV_DUCKDB_MEMORY_LIMIT
 from ml.ops import dbt_runner, workflow
-from ml.ops.dbt_runner import ENV_DUCKDB_MEMORY_LIMIT
 
 from .conftest import paths_in
 

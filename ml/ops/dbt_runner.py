@@ -25,6 +25,7 @@ from ml.config import (
     DBT_TARGET_DIR,
     ENV_BUILD_DUCKDB,
     ENV_DUCKDB,
+    ENV_DUCKDB_MEMORY_LIMIT,
     ENV_RAW_DIR,
     PROJECT_ROOT,
     Paths,
@@ -36,8 +37,6 @@ MAX_FAILING_ROWS_SHOWN = 10
 
 # dbt's saved parse of the project, in its target directory.
 PARTIAL_PARSE_FILE = DBT_TARGET_DIR / "partial_parse.msgpack"
-# The environment variable profiles.yml reads DuckDB's memory budget from.
-ENV_DUCKDB_MEMORY_LIMIT = "ONE_CLICK_DUCKDB_MEMORY_LIMIT"
 # One saved parse per build file (see _saved_parse); the newest few are kept.
 PARTIAL_PARSE_CACHE = DBT_TARGET_DIR.parent / "partial_parse"
 PARTIAL_PARSES_KEPT = 8
