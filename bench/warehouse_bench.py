@@ -9,6 +9,21 @@ after another on the same files:
 * bench/pandas_reference.py (the same cleaning in pandas, no tests);
 * bench/duckdb_reference.py (the same cleaning as one DuckDB statement).
 
+Two more steps measure the least time any `dbt build` of this project can
+take here (`--tools ...,dbt_startup,sql_replay`):
+
+* `dbt_startup`: `dbt build` selecting no node, parse warm: importing dbt,
+  loading the parsed project and writing its artifacts, which every build
+  pays before and after its nodes, on one core;
+* `sql_replay`: the CPU time of the build's own SQL (every model and data
+  test of that round's `dbt build`, tables written to the file) replayed
+  without dbt by bench/warehouse_sql_replay.py.
+
+Their sum, startup wall + SQL CPU / cores, is the build's floor: it
+assumes every core busy with SQL from the first node to the last and no
+per-node cost in dbt, so no schedule and no dbt setting can beat it. The
+hooks' work (export checks, checksums) is left out, which only lowers it.
+
 Each is measured from outside: wall clock, and peak resident memory from the
 kernel's rusage of that child (`os.wait4`). dbt's per-node times come from its
 run_results.json. Results go to bench/results/warehouse_<label>.json and .md
@@ -31,6 +46,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -46,11 +62,26 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 PYTHON = sys.executable
 DBT = str(Path(sys.executable).with_name("dbt"))
-TOOLS = ("dbt_build", "dbt_build_before", "pandas", "duckdb_reference")
+TOOLS = (
+    "dbt_build",
+    "dbt_build_before",
+    "pandas",
+    "duckdb_reference",
+    "dbt_startup",
+    "sql_replay",
+)
+# `dbt build --select` this: a name no node has, so dbt starts, loads the
+# parsed project, writes its artifacts and stops ("Nothing to do").
+NO_NODE = "no_node_is_named_this"
 
 
-def run_measured(command: list[str], cwd: Path, env: dict[str, str]) -> dict[str, object]:
+def run_measured(
+    command: list[str], cwd: Path, env: dict[str, str], keep_output: bool = False
+) -> dict[str, object]:
     """Run *command* as a child; its wall and CPU seconds, peak RSS (MiB), success and output tail.
+
+    The tail of the output is kept when the command fails, or always with
+    *keep_output*.
 
     CPU time (user + system of the child) is the steadier figure on a shared
     machine: other jobs stretch the wall time, much less the work done.
@@ -68,7 +99,7 @@ def run_measured(command: list[str], cwd: Path, env: dict[str, str]) -> dict[str
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "ok": ok,
-        "tail": "" if ok else text[-2000:],
+        "tail": text[-2000:] if keep_output or not ok else "",
     }
 
 
@@ -109,8 +140,8 @@ def node_times(run_results: Path) -> dict[str, float]:
     }
 
 
-def _dbt_build(project_dir: Path, work: Path, raw_dir: Path) -> dict[str, object]:
-    """`dbt build` from *project_dir* into a fresh build file under *work*, parse warm."""
+def _dbt_env(project_dir: Path, work: Path, raw_dir: Path) -> dict[str, str]:
+    """dbt's environment for a build from *project_dir* into a fresh build file under *work*."""
     env = dict(os.environ)
     env.update(
         ONE_CLICK_RAW_DIR=str(raw_dir),
@@ -119,20 +150,61 @@ def _dbt_build(project_dir: Path, work: Path, raw_dir: Path) -> dict[str, object
         DBT_LOG_PATH=str(work / "logs"),
         PYTHONPATH=str(project_dir),
     )
+    return env
+
+
+def _dbt_build(
+    project_dir: Path, work: Path, raw_dir: Path, replay: bool = False
+) -> tuple[dict[str, object], dict[str, object] | None]:
+    """`dbt build` from *project_dir* into a fresh build file under *work*, parse warm;
+    with *replay*, also its SQL replayed without dbt (see `_sql_replay`)."""
+    env = _dbt_env(project_dir, work, raw_dir)
     (work / "warehouse" / "build").mkdir(parents=True)
     run_measured([DBT, "parse"], project_dir, env)
     result = run_measured([DBT, "build"], project_dir, env)
     result["nodes_s"] = node_times(work / "target" / "run_results.json")
+    replayed = None
+    if replay and result["ok"]:
+        replayed = _sql_replay(work / "warehouse" / "build" / "one_click.duckdb", work / "target")
+    return result, replayed
+
+
+def _dbt_startup(project_dir: Path, work: Path, raw_dir: Path) -> dict[str, object]:
+    """`dbt build` selecting no node, parse warm: what every build pays besides its nodes."""
+    env = _dbt_env(project_dir, work, raw_dir)
+    (work / "warehouse" / "build").mkdir(parents=True)
+    run_measured([DBT, "parse"], project_dir, env)
+    return run_measured([DBT, "build", "--select", NO_NODE], project_dir, env)
+
+
+def _sql_replay(build_file: Path, target: Path) -> dict[str, object]:
+    """The CPU seconds of a finished build's SQL replayed without dbt, tables written.
+
+    The process's own figures include copying the build file and starting
+    Python; `cpu_s` is the statements' sum that bench/warehouse_sql_replay.py
+    prints.
+    """
+    command = [
+        PYTHON, str(PROJECT_ROOT / "bench" / "warehouse_sql_replay.py"),
+        "--persist", str(build_file), str(target),
+    ]  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    result = run_measured(command, PROJECT_ROOT, env, keep_output=True)
+    match = re.search(r"total: ([0-9.]+) s CPU", str(result.pop("tail")))
+    result["process_cpu_s"] = result["cpu_s"]
+    result["cpu_s"] = float(match.group(1)) if match else None
+    result["ok"] = result["ok"] and match is not None
     return result
 
 
-def _fastest(runs: list[dict[str, object]]) -> dict[str, object]:
-    """The run with the least wall time, with every run's wall and CPU time and their medians.
+def _fastest(runs: list[dict[str, object]], by: str = "wall_s") -> dict[str, object]:
+    """The run with the least wall time (or *by*), with every run's wall and CPU time and
+    their medians.
 
     On a shared machine the other jobs only ever add time, so the fastest
     of a few interleaved runs is the closest to the tool's own cost.
     """
-    best = dict(min(runs, key=lambda run: (not run["ok"], run["wall_s"])))
+    best = dict(min(runs, key=lambda run: (not run["ok"], run[by] or 0)))
     best["runs_wall_s"] = [run["wall_s"] for run in runs]
     best["runs_cpu_s"] = [run["cpu_s"] for run in runs]
     best["median_wall_s"] = round(statistics.median(best["runs_wall_s"]), 2)
@@ -162,11 +234,20 @@ def bench_one(
         env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
         for _ in range(repeat):
             if "dbt_build" in tools:
-                runs["dbt_build"].append(_dbt_build(project_dir, work / "after", raw_dir))
+                build, replayed = _dbt_build(
+                    project_dir, work / "after", raw_dir, replay="sql_replay" in tools
+                )
+                runs["dbt_build"].append(build)
+                if replayed is not None:
+                    runs["sql_replay"].append(replayed)
                 shutil.rmtree(work / "after", ignore_errors=True)
             if "dbt_build_before" in tools and before_dir is not None:
-                runs["dbt_build_before"].append(_dbt_build(before_dir, work / "before", raw_dir))
+                build, _ = _dbt_build(before_dir, work / "before", raw_dir)
+                runs["dbt_build_before"].append(build)
                 shutil.rmtree(work / "before", ignore_errors=True)
+            if "dbt_startup" in tools:
+                runs["dbt_startup"].append(_dbt_startup(project_dir, work / "startup", raw_dir))
+                shutil.rmtree(work / "startup", ignore_errors=True)
             for tool, script in (
                 ("pandas", "pandas_reference.py"),
                 ("duckdb_reference", "duckdb_reference.py"),
@@ -178,7 +259,9 @@ def bench_one(
         shutil.rmtree(work, ignore_errors=True)
     for tool in TOOLS:
         if runs[tool]:
-            result = row[tool] = _fastest(runs[tool])
+            # the replay's figure is its statements' CPU time, not its process's wall
+            by = "cpu_s" if tool == "sql_replay" else "wall_s"
+            result = row[tool] = _fastest(runs[tool], by)
             log.info(
                 "%d customers, %s: %s s (runs %s), %s MiB, ok=%s",
                 customers, tool, result["wall_s"], result["runs_wall_s"],
@@ -201,7 +284,22 @@ def ratios(row: dict[str, object]) -> dict[str, float]:
                 out[f"{build}_memory_vs_{reference}"] = round(
                     dbt["peak_rss_mib"] / other["peak_rss_mib"], 2
                 )
+    floor = build_floor(row)
+    if floor is not None:
+        out["floor_s"] = floor
+        for other in ("pandas", "duckdb_reference", "dbt_build"):
+            if row.get(other):
+                out[f"floor_vs_{other}"] = round(floor / row[other]["wall_s"], 2)
     return out
+
+
+def build_floor(row: dict[str, object], cores: int | None = None) -> float | None:
+    """The least wall time a `dbt build` of this project can take here: dbt's start-up and
+    artefacts (one core) plus the build's SQL spread over every core. None without both."""
+    startup, replay = row.get("dbt_startup"), row.get("sql_replay")
+    if not (startup and replay and startup["ok"] and replay["ok"]):
+        return None
+    return round(startup["wall_s"] + replay["cpu_s"] / (cores or os.cpu_count() or 1), 2)
 
 
 def markdown(label: str, info: dict[str, object], rows: list[dict[str, object]]) -> str:
@@ -243,6 +341,17 @@ def markdown(label: str, info: dict[str, object], rows: list[dict[str, object]])
                 "",
                 f"{row['customers']:,}: dbt_build / dbt_build_before round by round, wall: "
                 + "; ".join(pairs),
+            ]
+    for row in rows:
+        floor = row.get("ratios", {}).get("floor_s")
+        if floor is not None:
+            lines += [
+                "",
+                f"{row['customers']:,}: floor of any `dbt build` of this project here "
+                f"(dbt_startup wall {row['dbt_startup']['wall_s']} s + sql_replay CPU "
+                f"{row['sql_replay']['cpu_s']} s / {info['nproc']} cores) = {floor} s; "
+                "sql_replay's CPU is its statements' sum, its wall the whole replay "
+                "process's (copying the build file included)",
             ]
     lines += ["", "Ratios (dbt build / reference; below 1: dbt is faster or smaller):", ""]
     for row in rows:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
+
 import pytest
 from dbt_common.exceptions import DbtRuntimeError
 
-from ml.ops.dbt_plugin import ensure_database_folder, file_sha256, file_signature, line_ending_fault
+from ml.ops.dbt_plugin import (
+    ensure_database_folder,
+    file_sha256,
+    file_signature,
+    freeze_loaded_objects,
+    line_ending_fault,
+)
 from ml.ops.run_log import fingerprint_file
 
 
@@ -77,3 +86,15 @@ def test_a_file_rewritten_after_its_signature_is_checksummed_anew(tmp_path):
     file_signature(str(path))
     path.write_bytes(b"h\n12\n")
     assert file_sha256(str(path)) == fingerprint_file(path)[0]
+
+
+def test_only_the_dbt_command_freezes_the_loaded_objects():
+    frozen_before = gc.get_freeze_count()
+    try:
+        assert not freeze_loaded_objects("/usr/bin/pytest")
+        assert gc.get_freeze_count() == frozen_before
+        assert freeze_loaded_objects("/work/.venv/bin/dbt")
+        assert gc.get_freeze_count() > frozen_before
+    finally:
+        gc.unfreeze()
+        atexit.unregister(gc.unfreeze)
