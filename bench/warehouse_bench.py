@@ -207,8 +207,10 @@ def _fastest(runs: list[dict[str, object]], by: str = "wall_s") -> dict[str, obj
     best = dict(min(runs, key=lambda run: (not run["ok"], run[by] or 0)))
     best["runs_wall_s"] = [run["wall_s"] for run in runs]
     best["runs_cpu_s"] = [run["cpu_s"] for run in runs]
-    best["median_wall_s"] = round(statistics.median(best["runs_wall_s"]), 2)
-    best["median_cpu_s"] = round(statistics.median(best["runs_cpu_s"]), 2)
+    for figure in ("wall_s", "cpu_s"):
+        # a failed replay has no CPU figure: the median is over the runs that have one
+        measured = [value for value in best[f"runs_{figure}"] if value is not None]
+        best[f"median_{figure}"] = round(statistics.median(measured), 2) if measured else None
     best["ok"] = all(run["ok"] for run in runs)
     return best
 

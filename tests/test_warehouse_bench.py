@@ -39,3 +39,15 @@ def test_ratios_set_the_floor_beside_the_build_and_the_references(monkeypatch):
     assert ratios["floor_vs_pandas"] == 2.0
     assert ratios["floor_vs_dbt_build"] == 0.8
     assert ratios["dbt_build_time_vs_pandas"] == 2.5
+
+
+def test_a_failed_replay_is_kept_out_of_the_best_run_and_the_median():
+    runs = [
+        {"wall_s": 5.0, "cpu_s": None, "ok": False},
+        {"wall_s": 9.0, "cpu_s": 12.0, "ok": True},
+        {"wall_s": 8.0, "cpu_s": 14.0, "ok": True},
+    ]
+    best = warehouse_bench._fastest(runs, by="cpu_s")
+    assert best["cpu_s"] == 12.0
+    assert best["median_cpu_s"] == 13.0
+    assert not best["ok"]
